@@ -1,0 +1,3 @@
+from localdapr.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""API layers: translate gRPC and HTTP requests to the building blocks, and errors back."""

@@ -1,0 +1,1 @@
+"""HTTP API: the same operations as gRPC under daprd's routes."""

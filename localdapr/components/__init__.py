@@ -1,0 +1,1 @@
+"""Component manifests: loading from ``--resources-path`` and the building-block registry."""

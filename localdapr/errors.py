@@ -1,0 +1,117 @@
+"""Dapr API errors with daprd's HTTP status, ``errorCode`` tag and gRPC status.
+
+One exception type serves both API layers so a building block raises once and each layer
+translates it the way daprd does (spec D.1): HTTP body ``{"errorCode", "message", "details"?}``
+and a gRPC status carrying ``google.rpc.ErrorInfo`` / ``ResourceInfo`` / ``BadRequest`` details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+ERROR_DOMAIN = "dapr.io"
+
+
+@dataclass
+class DaprError(Exception):
+    """An error as daprd reports it. ``reason`` set => a "rich" error with details."""
+
+    grpc_code: grpc.StatusCode
+    http_status: int
+    error_code: str
+    message: str
+    reason: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    # (resource_type, resource_name), e.g. ("state", "statestore")
+    resource: tuple[str, str] | None = None
+    # (field, description) for a google.rpc.BadRequest field violation
+    bad_request: tuple[str, str] | None = None
+    # HTTP-only ErrorInfo metadata (daprd adds {"appID": ...} on some HTTP handlers only)
+    http_metadata: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    # ---- HTTP -------------------------------------------------------------------------
+    def http_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"errorCode": self.error_code, "message": self.message}
+        if self.reason:
+            details: list[dict[str, Any]] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": self.reason,
+                    "domain": ERROR_DOMAIN,
+                    "metadata": dict(self.http_metadata if self.http_metadata is not None else self.metadata),
+                }
+            ]
+            if self.resource:
+                details.append(
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ResourceInfo",
+                        "resource_type": self.resource[0],
+                        "resource_name": self.resource[1],
+                        "owner": "",
+                        "description": "",
+                    }
+                )
+            if self.bad_request:
+                details.append(
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "field_violations": [
+                            {"field": self.bad_request[0], "description": self.bad_request[1]}
+                        ],
+                    }
+                )
+            body["details"] = details
+        return body
+
+    # ---- gRPC -------------------------------------------------------------------------
+    def grpc_status(self) -> grpc.Status:
+        status = status_pb2.Status(code=_CODE_VALUES[self.grpc_code], message=self.message)
+        if self.reason:
+            _pack(status, error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata))
+            if self.resource:
+                _pack(
+                    status,
+                    error_details_pb2.ResourceInfo(resource_type=self.resource[0], resource_name=self.resource[1]),
+                )
+            if self.bad_request:
+                violation = error_details_pb2.BadRequest.FieldViolation(
+                    field=self.bad_request[0], description=self.bad_request[1]
+                )
+                _pack(status, error_details_pb2.BadRequest(field_violations=[violation]))
+        return rpc_status.to_status(status)
+
+
+def _pack(status: status_pb2.Status, message: Any) -> None:
+    detail = any_pb2.Any()
+    detail.Pack(message)
+    status.details.append(detail)
+
+
+_CODE_VALUES = {code: code.value[0] for code in grpc.StatusCode}
+assert code_pb2.INVALID_ARGUMENT == _CODE_VALUES[grpc.StatusCode.INVALID_ARGUMENT]
+
+
+def not_supported(what: str) -> DaprError:
+    """The one error for everything daprd has and this sidecar does not (never silent)."""
+    return DaprError(
+        grpc.StatusCode.UNIMPLEMENTED,
+        501,
+        "ERR_NOT_SUPPORTED_BY_LOCAL_SIDECAR",
+        f"{what} is not supported by the local sidecar (localdapr); run a real daprd for it",
+    )
+
+
+class ComponentError(Exception):
+    """A component that cannot be loaded or initialised. Its message names file and component."""

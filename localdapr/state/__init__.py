@@ -1,0 +1,1 @@
+"""State building block: daprd's key prefixing and the Redis state store."""

@@ -1,0 +1,1 @@
+"""Durable workflow engine (Dapr Workflows) on Redis, served as ``TaskHubSidecarService``."""
