@@ -84,10 +84,25 @@ class Runtime:
         return None
 
     async def load_components(self) -> None:
-        """Load and initialise every component; a failure raises ComponentError (daprd exits)."""
-        for spec, items in loader.load_components(self.options.resources_paths, self.app_id):
-            spec.metadata = {item.name: item.value or "" for item in items}
+        """Secret stores first, then the rest with secrets resolved (spec A2.7).
+
+        A failure raises ComponentError naming file and component (daprd exits non-zero).
+        """
+        loaded = loader.load_components(self.options.resources_paths, self.app_id)
+        ordered = [c for c in loaded if c[0].category == "secretstores"] + [c for c in loaded if c[0].category != "secretstores"]
+        for spec, items in ordered:
+            spec.metadata = await loader.resolve_metadata(spec, items, self.app_id, self._get_secret)
             await self._init_component(spec)
+
+    async def _get_secret(self, store_name: str, secret_name: str) -> dict[str, str] | None:
+        store = self.secret_stores.get(store_name)
+        if store is None:
+            return None
+        try:
+            return await store.get(secret_name)
+        except KeyError as exc:
+            log.warning("secret %s not found in %s: %s", secret_name, store_name, exc)
+            return {}
 
     async def _init_component(self, spec: ComponentSpec) -> None:
         cls = registry.resolve(spec.type, spec.version)

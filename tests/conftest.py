@@ -1,5 +1,71 @@
-"""Shared pytest fixtures.
+"""Shared fixtures: a private Redis, sidecars on free ports, and a guard against leftovers.
 
-TEMPORARY minimal Redis fixture so building-block tests can start today; issue 2 replaces it
-with the cookbook's process harness (cookbook.redis_server / cookbook.processes).
+Every fixture stops what it started on teardown; the guard then fails the test if any process
+started through ``cookbook.processes`` is still alive, and the session finalizer sweeps pid
+files written by notebook kernels (which run in their own processes).
 """
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from cookbook import processes
+from cookbook.ports import PortBlock, free_port_block
+from cookbook.redis_server import RedisServer
+from cookbook.sidecar import Sidecar
+
+# Kernels started by nbmake/papermill inherit this and record their processes here.
+_PIDFILES = Path(tempfile.mkdtemp(prefix="cookbook-pids-"))
+os.environ.setdefault(processes.PIDFILE_DIR_ENV, str(_PIDFILES))
+
+
+@pytest.fixture
+def ports() -> PortBlock:
+    return free_port_block(40)
+
+
+@pytest.fixture
+def redis_server(ports: PortBlock, tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sidecar_factory(ports: PortBlock, tmp_path: Path) -> Iterator[Callable[..., Sidecar]]:
+    started: list[Sidecar] = []
+
+    def start(app_id: str, resources: Path | str | list[Path | str], *, wait: bool = True, **kwargs: object) -> Sidecar:
+        paths = resources if isinstance(resources, list) else [resources]
+        sidecar = Sidecar(app_id, paths, ports, tmp_path / f"run-{app_id}-{len(started)}", runtime="local", **kwargs)  # type: ignore[arg-type]
+        started.append(sidecar)
+        if wait:
+            sidecar.start()
+        return sidecar
+
+    yield start
+    for sidecar in reversed(started):
+        sidecar.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Fail a test that leaves a managed process running (after fixtures tore down)."""
+    before = {id(p) for p in processes.live_processes()}
+    yield
+    leftover = [p for p in processes.live_processes() if id(p) not in before]
+    for proc in leftover:
+        proc.kill()
+    assert not leftover, f"processes left running: {leftover}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    processes.stop_all()
+    killed = processes.sweep_pidfiles(_PIDFILES)
+    if killed:
+        print(f"\ncookbook guard: killed leftover processes from notebooks: {', '.join(killed)}")

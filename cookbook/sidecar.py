@@ -1,0 +1,221 @@
+"""Start a Dapr sidecar for a notebook: the real ``daprd`` when installed, else ``localdapr``.
+
+Both get the same daprd flags, so a notebook does not care which one runs. Discovery order for
+daprd: ``DAPRD`` env var, ``daprd`` on PATH, ``$DAPR_RUNTIME_PATH/.dapr/bin`` or ``~/.dapr/bin``
+(the layout ``dapr init --slim`` writes, spec J4). With real daprd, ``scheduler`` and
+``placement`` from the same folder start first, each with its own health and metrics ports
+(their defaults collide on one host, spec J2). ``DAPR_RUNTIME=auto|daprd|local`` forces a choice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from cookbook.ports import PortBlock
+from cookbook.processes import ManagedProcess
+
+RUNTIMES = ("auto", "daprd", "local")
+
+
+class SidecarNotFound(RuntimeError):
+    pass
+
+
+@dataclass
+class DaprBinaries:
+    daprd: Path
+    placement: Path | None
+    scheduler: Path | None
+
+
+def find_daprd(env: dict[str, str] | None = None) -> DaprBinaries | None:
+    """Locate a real daprd (and placement/scheduler beside it); None when there is none."""
+    env = dict(os.environ if env is None else env)
+    candidates: list[Path] = []
+    if env.get("DAPRD"):
+        candidates.append(Path(env["DAPRD"]))
+    on_path = shutil.which("daprd", path=env.get("PATH"))
+    if on_path:
+        candidates.append(Path(on_path))
+    root = Path(env["DAPR_RUNTIME_PATH"]) if env.get("DAPR_RUNTIME_PATH") else Path(env.get("HOME", str(Path.home())))
+    candidates.append(root / ".dapr" / "bin" / "daprd")
+    for daprd in candidates:
+        if daprd.is_file() and os.access(daprd, os.X_OK):
+            folder = daprd.parent
+            placement = folder / "placement"
+            scheduler = folder / "scheduler"
+            return DaprBinaries(
+                daprd,
+                placement if placement.is_file() else (Path(p) if (p := shutil.which("placement", path=env.get("PATH"))) else None),
+                scheduler if scheduler.is_file() else (Path(s) if (s := shutil.which("scheduler", path=env.get("PATH"))) else None),
+            )
+    return None
+
+
+def choose_runtime(requested: str | None = None, env: dict[str, str] | None = None) -> tuple[str, DaprBinaries | None]:
+    env = dict(os.environ if env is None else env)
+    wanted = (requested or env.get("DAPR_RUNTIME") or "auto").lower()
+    if wanted not in RUNTIMES:
+        raise ValueError(f"DAPR_RUNTIME must be one of {RUNTIMES}, not {wanted!r}")
+    found = find_daprd(env) if wanted in ("auto", "daprd") else None
+    if wanted == "daprd" and found is None:
+        raise SidecarNotFound("DAPR_RUNTIME=daprd but no daprd was found (DAPRD, PATH, ~/.dapr/bin); run 'dapr init --slim'")
+    return ("daprd", found) if found else ("local", None)
+
+
+def _http_ok(url: str, expect: int = 204) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as resp:
+            return resp.status == expect or 200 <= resp.status < 300
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@dataclass
+class Sidecar:
+    """One sidecar (plus placement/scheduler for real daprd) on ports from a block."""
+
+    app_id: str
+    resources_paths: Sequence[Path | str]
+    ports: PortBlock
+    run_dir: Path
+    runtime: str | None = None
+    app_port: int | None = None
+    config: Path | None = None
+    log_level: str = "info"
+    actors: bool = True
+    extra_args: Sequence[str] = ()
+    http_port: int = field(init=False)
+    grpc_port: int = field(init=False)
+    placement_port: int = field(init=False)
+    scheduler_port: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.run_dir = Path(self.run_dir)
+        self.runtime_used, self.binaries = choose_runtime(self.runtime)
+        self.http_port, self.grpc_port, self.placement_port, self.scheduler_port = self.ports.take_many(4)
+        self.helpers: list[ManagedProcess] = []
+        if self.binaries is not None:
+            self.helpers = self._daprd_helpers(self.binaries)
+        self.process = ManagedProcess(
+            f"sidecar:{self.app_id}",
+            self.argv(),
+            self.run_dir / f"sidecar-{self.app_id}.log",
+            ready=self._healthy,
+            ports=[self.http_port, self.grpc_port],
+            cwd=self.run_dir,
+        )
+
+    # ---- argument building ---------------------------------------------------------------
+    def daprd_flags(self) -> list[str]:
+        """The flags both runtimes get (spec J1)."""
+        flags = [
+            "--app-id", self.app_id,
+            "--dapr-http-port", str(self.http_port),
+            "--dapr-grpc-port", str(self.grpc_port),
+            "--dapr-listen-addresses", "127.0.0.1",
+            "--log-level", self.log_level,
+        ]
+        for path in self.resources_paths:
+            flags += ["--resources-path", str(path)]
+        if self.actors:
+            flags += ["--placement-host-address", f"127.0.0.1:{self.placement_port}"]
+            flags += ["--scheduler-host-address", f"127.0.0.1:{self.scheduler_port}"]
+        if self.app_port is not None:
+            flags += ["--app-port", str(self.app_port)]
+        if self.config is not None:
+            flags += ["--config", str(self.config)]
+        return flags + list(self.extra_args)
+
+    def argv(self) -> list[str]:
+        if self.binaries is not None:
+            metrics = self.ports.take()
+            return [str(self.binaries.daprd), *self.daprd_flags(), "--enable-metrics=false", "--metrics-port", str(metrics)]
+        return [sys.executable, "-m", "localdapr", *self.daprd_flags()]
+
+    def _daprd_helpers(self, binaries: DaprBinaries) -> list[ManagedProcess]:
+        if not self.actors:
+            return []
+        missing = [n for n, p in (("scheduler", binaries.scheduler), ("placement", binaries.placement)) if p is None]
+        if missing:
+            raise SidecarNotFound(f"daprd found at {binaries.daprd} but not {', '.join(missing)} beside it")
+        helpers = []
+        for name, binary, port in (
+            ("scheduler", binaries.scheduler, self.scheduler_port),
+            ("placement", binaries.placement, self.placement_port),
+        ):
+            healthz, metrics = self.ports.take_many(2)
+            argv = [str(binary), "--port", str(port), "--healthz-port", str(healthz), "--metrics-port", str(metrics)]
+            if name == "scheduler":
+                etcd_client = self.ports.take()
+                argv += ["--etcd-data-dir", str(self.run_dir / "scheduler-data"), "--etcd-client-port", str(etcd_client)]
+            helpers.append(
+                ManagedProcess(
+                    f"{name}:{self.app_id}",
+                    argv,
+                    self.run_dir / f"{name}.log",
+                    ready=lambda h=healthz: _http_ok(f"http://127.0.0.1:{h}/healthz"),
+                    cwd=self.run_dir,
+                )
+            )
+        return helpers
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def _healthy(self) -> bool:
+        base = f"http://127.0.0.1:{self.http_port}/v1.0"
+        return _http_ok(f"{base}/healthz/outbound") and _http_ok(f"{base}/healthz")
+
+    def start(self, timeout: float = 60.0) -> float:
+        """Start (helpers first) and wait until healthy; returns seconds from spawn to healthy."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for helper in self.helpers:
+            if not helper.alive:
+                helper.start_and_wait(timeout)
+        return self.process.start_and_wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the sidecar only (placement/scheduler keep running, like a daprd crash)."""
+        self.process.kill()
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        for helper in reversed(self.helpers):
+            helper.terminate()
+
+    def restart(self, *, kill: bool = True, timeout: float = 60.0) -> float:
+        """Stop and start on the same ports and flags; returns seconds to healthy."""
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        return self.process.start_and_wait(timeout)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self.process.log_tail(lines)
+
+    @property
+    def client_env(self) -> dict[str, str]:
+        """What an app process needs to find this sidecar (the SDKs read these at import)."""
+        return {
+            "DAPR_HTTP_PORT": str(self.http_port),
+            "DAPR_GRPC_PORT": str(self.grpc_port),
+            "DAPR_RUNTIME_HOST": "127.0.0.1",
+            "APP_ID": self.app_id,
+        }
+
+    def app_process(
+        self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None, ready=None, cwd: Path | None = None
+    ) -> ManagedProcess:
+        """An app (agent script) wired to this sidecar, managed like every other process."""
+        merged = {**os.environ, **(env or {}), **self.client_env}
+        return ManagedProcess(name, argv, self.run_dir / f"{name}.log", env=merged, ready=ready, cwd=cwd or self.run_dir)

@@ -1,0 +1,96 @@
+"""A redis.asyncio client built from a component's metadata (spec C.7), checked at init.
+
+Shared by state.redis and pubsub.redis so both read ``redisHost``/``redisPassword``/... the same
+way. Init pings, like components-contrib, so an unreachable Redis or a wrong password stops the
+sidecar at start-up with a message naming the component and its file, not at the first call.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+
+from localdapr.components.model import ComponentSpec
+from localdapr.errors import ComponentError
+
+_TRUTHY = {"y", "yes", "true", "t", "on", "1"}
+
+
+def is_truthy(value: str) -> bool:
+    """dapr/kit IsTruthy (spec A4.1)."""
+    return value.strip().lower() in _TRUTHY
+
+
+def _host_port(spec: ComponentSpec) -> tuple[str, int]:
+    raw = spec.meta("redisHost").strip()
+    if not raw:
+        raise ComponentError(f"{spec.where()}: metadata field 'redisHost' is required")
+    if "," in raw:
+        raise ComponentError(f"{spec.where()}: redisHost lists several hosts (cluster/sentinel), which is not supported by the local sidecar")
+    port_meta = spec.meta("redisPort").strip()
+    if ":" in raw:
+        host, _, port = raw.rpartition(":")
+        if port_meta and port_meta != port:
+            raise ComponentError(f"{spec.where()}: redisPort {port_meta} does not match the port in redisHost {raw}")
+    else:
+        host, port = raw, port_meta or "6379"
+    try:
+        return host, int(port)
+    except ValueError:
+        raise ComponentError(f"{spec.where()}: redisHost '{raw}' has an invalid port") from None
+
+
+def _duration_seconds(value: str, default: float | None) -> float | None:
+    """Go durations ('5s', '500ms') or integers meaning milliseconds (spec C.7)."""
+    value = value.strip()
+    if not value:
+        return default
+    if value.lstrip("-").isdigit():
+        return int(value) / 1000.0 if int(value) >= 0 else default
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if value.endswith(suffix) and value[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(value[: -len(suffix)]) * factor
+    return default
+
+
+def build_client(spec: ComponentSpec) -> aioredis.Redis:
+    if spec.meta("redisType", "node") not in ("", "node"):
+        raise ComponentError(f"{spec.where()}: redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
+    if is_truthy(spec.meta("failover", "false")):
+        raise ComponentError(f"{spec.where()}: failover (Sentinel) is not supported by the local sidecar")
+    host, port = _host_port(spec)
+    db_raw = spec.meta("redisDB", "0") or "0"
+    try:
+        db = int(db_raw)
+    except ValueError:
+        raise ComponentError(f"{spec.where()}: redisDB '{db_raw}' is not an integer") from None
+    kwargs: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "db": db,
+        "password": spec.meta("redisPassword") or None,
+        "username": spec.meta("redisUsername") or None,
+        "socket_connect_timeout": _duration_seconds(spec.meta("dialTimeout"), 5.0),
+        "socket_timeout": _duration_seconds(spec.meta("readTimeout"), None),
+    }
+    if is_truthy(spec.meta("enableTLS", "false")):
+        # daprd uses TLS with certificate verification disabled (InsecureSkipVerify), spec C.7.
+        kwargs.update(ssl=True, ssl_cert_reqs=None, ssl_check_hostname=False)
+    return aioredis.Redis(**kwargs)  # type: ignore[arg-type]
+
+
+async def connect(spec: ComponentSpec) -> aioredis.Redis:
+    """Build the client and PING; errors become ComponentError naming component and file."""
+    client = build_client(spec)
+    try:
+        await client.ping()
+    except rexc.AuthenticationError as exc:
+        await client.aclose()
+        raise ComponentError(f"{spec.where()}: Redis at {spec.meta('redisHost')} rejected the credentials (redisPassword/redisUsername): {exc}") from exc
+    except rexc.ResponseError as exc:
+        await client.aclose()
+        raise ComponentError(f"{spec.where()}: Redis at {spec.meta('redisHost')} refused PING: {exc}") from exc
+    except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
+        await client.aclose()
+        raise ComponentError(f"{spec.where()}: cannot connect to Redis at {spec.meta('redisHost')}: {exc}") from exc
+    return client

@@ -1,0 +1,1 @@
+"""Secret stores: ``secretstores.local.file`` and ``secretstores.local.env`` (spec A3)."""

@@ -1,0 +1,195 @@
+"""``state.redis``: components-contrib's Redis state store, hash layout (spec C).
+
+Each key is a hash ``data`` / ``version`` (/ ``first-write``); the ETag is ``version``. Every
+write is one EVAL of a Lua script, so a kill -9 at any moment leaves either the old or the new
+value, never half of one. TTL is a separate EXPIRE/PERSIST after the script, as in daprd.
+Transactions queue the same scripts in one MULTI/EXEC: Redis has no rollback, so operations
+that pass are applied even when another fails (spec C5.3) — reproduced on purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+
+from localdapr.components.model import ComponentSpec
+from localdapr.errors import ComponentError
+from localdapr.redisconn import connect, is_truthy
+from localdapr.state import keys
+from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
+from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
+
+log = logging.getLogger("localdapr.state")
+
+# spec C2.2: allowed iff no version yet, empty version, version == expected, or
+# (never written with first-write and no etag expected). A non-hash value is replaced.
+SET_SCRIPT = """
+local t = redis.call("TYPE", KEYS[1])["ok"]
+if t ~= "hash" and t ~= "none" then redis.call("DEL", KEYS[1]) end
+local ver = redis.call("HGET", KEYS[1], "version")
+local fw = redis.call("HGET", KEYS[1], "first-write")
+if (not ver) or ver == "" or ver == ARGV[1] or ((not fw) and ARGV[1] == "0") then
+  redis.call("HSET", KEYS[1], "data", ARGV[2])
+  if ARGV[3] == "1" then redis.call("HSET", KEYS[1], "first-write", 0) end
+  return redis.call("HINCRBY", KEYS[1], "version", 1)
+end
+return redis.error_reply("failed to set key " .. KEYS[1])
+"""
+
+# spec C4.1: delete when no version, empty, equal, or no etag given ("0").
+DELETE_SCRIPT = """
+local ok, ver = pcall(redis.call, "HGET", KEYS[1], "version")
+if (not ok) or (not ver) or ver == "" or ver == ARGV[1] or ARGV[1] == "0" then
+  return redis.call("DEL", KEYS[1])
+end
+return redis.error_reply("failed to delete " .. KEYS[1])
+"""
+
+CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
+
+
+def _parse_ttl(metadata: dict[str, str], default: int | None) -> int | None:
+    raw = metadata.get("ttlInSeconds")
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise StoreError(f'failed to parse ttl from metadata: strconv.Atoi: parsing "{raw}": invalid syntax') from None
+
+
+def _expected(etag: str | None, concurrency: str) -> str:
+    """The version the script compares with; '0' means "no etag" (spec C2)."""
+    if not etag or concurrency == "last-write":
+        return "0"
+    try:
+        return str(int(etag))
+    except ValueError:
+        raise ETagInvalid(f'invalid etag value: strconv.Atoi: parsing "{etag}": invalid syntax') from None
+
+
+def validate_options(concurrency: str, consistency: str) -> None:
+    if concurrency not in ("", "first-write", "last-write"):
+        raise StoreError(f"unrecognized concurrency model '{concurrency}'")
+    if consistency not in ("", "strong", "eventual"):
+        raise StoreError(f"unrecognized consistency model '{consistency}'")
+
+
+class RedisStateStore:
+    """One ``state.redis`` component."""
+
+    def __init__(self, spec: ComponentSpec, client: aioredis.Redis, *, is_actor_store: bool) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.client = client
+        self.is_actor_store = is_actor_store
+        self.key_prefix_strategy = keys.validate_prefix_strategy(spec.meta_ci("keyPrefix", "appid"))
+        self.default_ttl = _parse_ttl({"ttlInSeconds": spec.meta("ttlInSeconds")}, None) if spec.meta("ttlInSeconds") else None
+        self._set = client.register_script(SET_SCRIPT)
+        self._delete = client.register_script(DELETE_SCRIPT)
+
+    @classmethod
+    async def create(cls, spec: ComponentSpec, runtime: Any) -> "RedisStateStore":
+        try:
+            keys.validate_prefix_strategy(spec.meta_ci("keyPrefix", "appid"))
+        except ValueError as exc:
+            raise ComponentError(f"{spec.where()}: {exc}") from exc
+        actor_flag = is_truthy(spec.meta_ci("actorStateStore", "false")) and runtime.options.actors_enabled
+        if actor_flag:
+            for other in runtime.components.values():
+                if getattr(other.instance, "is_actor_store", False):
+                    raise ComponentError(
+                        f"{spec.where()}: detected duplicate actor state store: {other.spec.name} and {spec.name}"
+                    )
+        client = await connect(spec)
+        store = cls(spec, client, is_actor_store=actor_flag)
+        if actor_flag:
+            log.warning("Redis does not support transaction rollbacks and should not be used in production as an actor state store.")
+        return store
+
+    def capabilities(self) -> list[str]:
+        # daprd appends ACTOR for stores with ETAG + TRANSACTIONAL (spec C6.5).
+        return [*CAPABILITIES, "ACTOR"]
+
+    # ---- reads --------------------------------------------------------------------------
+    async def get(self, key: str, metadata: dict[str, str] | None = None) -> GetResponse:
+        try:
+            fields = await self.client.hgetall(key)
+        except rexc.ResponseError:
+            # Not a hash (e.g. a plain string from an old writer): value without ETag (spec C1.2).
+            value = await self.client.get(key)
+            return GetResponse(data=value, etag=None)
+        if not fields:
+            return GetResponse(data=None)
+        if b"data" not in fields or b"version" not in fields:
+            raise StoreError("required hash field 'data' or 'version' was not found")
+        return GetResponse(data=fields[b"data"], etag=fields[b"version"].decode())
+
+    # ---- writes -------------------------------------------------------------------------
+    async def set(self, request: SetRequest) -> str:
+        validate_options(request.concurrency, request.consistency)
+        expected = _expected(request.etag, request.concurrency)
+        ttl = _parse_ttl(request.metadata, self.default_ttl)
+        first_write = "1" if request.concurrency == "first-write" else "0"
+        try:
+            version = await self._set(keys=[request.key], args=[expected, request.value, first_write])
+        except rexc.ResponseError as exc:
+            if request.etag:
+                raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
+            raise StoreError(f"failed to set key {request.key}: {exc}") from exc
+        await self._apply_ttl(self.client, request.key, ttl)
+        return str(version)
+
+    @staticmethod
+    async def _apply_ttl(target: Any, key: str, ttl: int | None) -> None:
+        if ttl is None:
+            return
+        if ttl > 0:
+            await target.expire(key, ttl)
+        else:
+            await target.persist(key)
+
+    async def delete(self, request: DeleteRequest) -> None:
+        validate_options(request.concurrency, request.consistency)
+        expected = request.etag or "0"
+        try:
+            await self._delete(keys=[request.key], args=[expected])
+        except rexc.ResponseError as exc:
+            raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
+
+    async def multi(self, operations: list[TransactionOperation], metadata: dict[str, str] | None = None) -> None:
+        """All operations in one MULTI/EXEC; no rollback; the first error is reported (spec C5.3)."""
+        pipe = self.client.pipeline(transaction=True)
+        for op in operations:
+            req = op.request
+            if op.operation == "upsert":
+                assert isinstance(req, SetRequest)
+                validate_options(req.concurrency, req.consistency)
+                ttl = _parse_ttl(req.metadata, self.default_ttl)
+                expected = _expected(req.etag, req.concurrency)
+                pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value, "0")
+                if ttl is not None:
+                    if ttl > 0:
+                        pipe.expire(req.key, ttl)
+                    else:
+                        pipe.persist(req.key)
+            elif op.operation == "delete":
+                pipe.eval(DELETE_SCRIPT, 1, req.key, req.etag or "0")
+            else:
+                raise StoreError(f"operation type {op.operation} not supported")
+        results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, Exception):
+                raise StoreError(str(result))
+
+    async def keys_like(self, pattern: str) -> list[str]:
+        """SQL LIKE -> glob, full SCAN (spec C6.4); used to list workflow instances."""
+        glob = pattern.replace("%", "*").replace("_", "?")
+        found = [k.decode() async for k in self.client.scan_iter(match=glob, count=1000)]
+        return sorted(found)
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,151 @@
+"""The state API's behaviour, shared by gRPC and HTTP: store lookup, key prefixing, errors.
+
+Both API layers call these functions with user keys and raw value bytes; the daprd error
+codes and messages (spec D) are produced here once, as DaprError carrying both the HTTP and the
+gRPC form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import grpc
+
+from localdapr.errors import DaprError
+from localdapr.runtime import Runtime
+from localdapr.state import keys
+from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
+from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
+from localdapr.state.redis_store import RedisStateStore
+
+
+def get_store(runtime: Runtime, name: str) -> RedisStateStore:
+    """Not configured (no stores at all) before not found (unknown / out of scope), spec D.1."""
+    stores = runtime.state_stores
+    app = {"appID": runtime.app_id}
+    if not stores:
+        raise DaprError(
+            grpc.StatusCode.FAILED_PRECONDITION, 500, "ERR_STATE_STORE_NOT_CONFIGURED",
+            f"state store {name} is not configured", reason="DAPR_STATE_NOT_CONFIGURED", http_metadata=app,
+        )
+    store = stores.get(name)
+    if store is None:
+        raise DaprError(
+            grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_STORE_NOT_FOUND",
+            f"state store {name} is not found", reason="DAPR_STATE_NOT_FOUND", http_metadata=app,
+        )
+    return store
+
+
+def store_key(runtime: Runtime, store: RedisStateStore, key: str) -> str:
+    return keys.store_key(key, strategy=store.key_prefix_strategy, app_id=runtime.app_id, store_name=store.name)
+
+
+def _basic(code: grpc.StatusCode, status: int, tag: str, message: str, store: str) -> DaprError:
+    return DaprError(code, status, tag, message, reason=tag, resource=("state", store))
+
+
+@dataclass
+class BulkItem:
+    key: str
+    data: bytes | None
+    etag: str | None
+    error: str = ""
+
+
+async def get(runtime: Runtime, store_name: str, key: str, metadata: dict[str, str]) -> GetResponse:
+    store = get_store(runtime, store_name)
+    skey = store_key(runtime, store, key)
+    try:
+        return await store.get(skey, metadata)
+    except StoreError as exc:
+        raise _basic(grpc.StatusCode.INTERNAL, 500, "ERR_STATE_GET", f"fail to get {key} from state store {store_name}: {exc}", store_name) from exc
+
+
+async def bulk_get(runtime: Runtime, store_name: str, user_keys: list[str], metadata: dict[str, str]) -> list[BulkItem]:
+    store = get_store(runtime, store_name)
+    skeys = [store_key(runtime, store, k) for k in user_keys]
+
+    async def one(user_key: str, skey: str) -> BulkItem:
+        try:
+            resp = await store.get(skey, metadata)
+            return BulkItem(user_key, resp.data, resp.etag)
+        except StoreError as exc:  # per-key failure goes in the item (spec C5.1)
+            return BulkItem(user_key, None, None, str(exc))
+
+    return list(await asyncio.gather(*(one(k, s) for k, s in zip(user_keys, skeys))))
+
+
+def _save_error(store_name: str, exc: StoreError) -> DaprError:
+    msg = f"failed saving state in state store {store_name}: {exc}"
+    if isinstance(exc, ETagMismatch):
+        return _basic(grpc.StatusCode.ABORTED, 409, "ERR_STATE_SAVE", msg, store_name)
+    if isinstance(exc, ETagInvalid):
+        return _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", msg, store_name)
+    return _basic(grpc.StatusCode.INTERNAL, 500, "ERR_STATE_SAVE", msg, store_name)
+
+
+async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> None:
+    """Single item: the single-item path; several: independent parallel sets (spec C5.2)."""
+    store = get_store(runtime, store_name)
+    for item in items:
+        if not item.key:
+            raise _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", "state key cannot be empty", store_name)
+        item.key = store_key(runtime, store, item.key)
+    if not items:
+        return
+    results = await asyncio.gather(*(store.set(i) for i in items), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if not errors:
+        return
+    for err in errors:
+        if not isinstance(err, StoreError):
+            raise err
+    if len(errors) == 1 or all(isinstance(e, ETagMismatch) for e in errors):
+        raise _save_error(store_name, errors[0])  # type: ignore[arg-type]
+    invalid = next((e for e in errors if isinstance(e, ETagInvalid)), None)
+    combined = StoreError("; ".join(str(e) for e in errors))
+    raise _save_error(store_name, invalid or combined)  # type: ignore[arg-type]
+
+
+async def delete(runtime: Runtime, store_name: str, key: str, request: DeleteRequest) -> None:
+    store = get_store(runtime, store_name)
+    request.key = store_key(runtime, store, key)
+    try:
+        await store.delete(request)
+    except ETagMismatch as exc:
+        raise _basic(grpc.StatusCode.ABORTED, 409, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {exc}", store_name) from exc
+    except StoreError as exc:
+        raise _basic(grpc.StatusCode.INTERNAL, 500, "ERR_STATE_DELETE", f"failed deleting state with key {key}: {exc}", store_name) from exc
+
+
+async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRequest]) -> None:
+    store = get_store(runtime, store_name)
+    for req in requests:
+        req.key = store_key(runtime, store, req.key)
+    results = await asyncio.gather(*(store.delete(r) for r in requests), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        code, status = (grpc.StatusCode.ABORTED, 409) if all(isinstance(e, ETagMismatch) for e in errors) else (grpc.StatusCode.INTERNAL, 500)
+        raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {errors[0]}", store_name)
+
+
+async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str]) -> None:
+    store = get_store(runtime, store_name)
+    for op in operations:
+        if op.operation not in ("upsert", "delete"):
+            raise DaprError(
+                grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
+                f"operation type {op.operation} not supported",
+            )
+        op.request.key = store_key(runtime, store, op.request.key)
+        op.request.metadata = {**op.request.metadata, **metadata}
+    if not operations:
+        return
+    try:
+        await store.multi(operations, metadata)
+    except StoreError as exc:
+        raise _basic(
+            grpc.StatusCode.INTERNAL, 500, "ERR_STATE_TRANSACTION", f"error while executing state transaction: {exc}", store_name
+        ) from exc
