@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
@@ -53,6 +55,16 @@ def _duration_seconds(value: str, default: float | None) -> float | None:
     return default
 
 
+def _int(spec: ComponentSpec, name: str, default: int) -> int:
+    raw = spec.meta(name).strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ComponentError(f"{spec.where()}: metadata '{name}' must be an integer, not '{raw}'") from None
+
+
 def build_client(spec: ComponentSpec) -> aioredis.Redis:
     if spec.meta("redisType", "node") not in ("", "node"):
         raise ComponentError(f"{spec.where()}: redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
@@ -72,6 +84,12 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
         "username": spec.meta("redisUsername") or None,
         "socket_connect_timeout": _duration_seconds(spec.meta("dialTimeout"), 5.0),
         "socket_timeout": _duration_seconds(spec.meta("readTimeout"), None),
+        # go-redis style retries: redisMaxRetries (3) with 8 ms .. redisMaxRetryInterval (512 ms)
+        # backoff, so a Redis restart is ridden out but a dead Redis fails start-up quickly.
+        "retry": Retry(
+            ExponentialBackoff(cap=_duration_seconds(spec.meta("redisMaxRetryInterval"), 0.512) or 0.512, base=0.008),
+            _int(spec, "redisMaxRetries", 3),
+        ),
     }
     if is_truthy(spec.meta("enableTLS", "false")):
         # daprd uses TLS with certificate verification disabled (InsecureSkipVerify), spec C.7.

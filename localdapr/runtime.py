@@ -107,7 +107,11 @@ class Runtime:
     async def _init_component(self, spec: ComponentSpec) -> None:
         cls = registry.resolve(spec.type, spec.version)
         if cls is None:
-            raise ComponentError(f"{spec.where()}: {registry.unknown_type_message(spec.type, spec.version)}")
+            message = f"{spec.where()}: {registry.unknown_type_message(spec.type, spec.version)}"
+            if spec.ignore_errors:
+                log.warning("ignoring error (ignoreErrors: true): %s", message)
+                return
+            raise ComponentError(message)
         try:
             instance = await asyncio.wait_for(cls.create(spec, self), timeout=spec.init_timeout_seconds)
         except ComponentError:

@@ -1,0 +1,145 @@
+"""Sidecar start-up: daprd flags (spec J1) and component loading (spec A1-A4)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cookbook.ports import PortBlock
+from cookbook.redis_server import RedisServer
+from tests.conformance.conftest import component
+
+
+def run_to_exit(args: list[str], cwd: Path | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a sidecar that is expected to exit by itself (bad flags or components)."""
+    return subprocess.run(
+        [sys.executable, "-m", "localdapr", *args], capture_output=True, text=True, timeout=timeout, start_new_session=True, cwd=cwd
+    )
+
+
+def flags(ports: PortBlock, app_id: str, resources: Path, *extra: str) -> list[str]:
+    http, grpc_port = ports.take_many(2)
+    return ["--app-id", app_id, "--dapr-http-port", str(http), "--dapr-grpc-port", str(grpc_port), "--resources-path", str(resources), *extra]
+
+
+def test_J1_unknown_flag_exits_non_zero(ports: PortBlock, tmp_path: Path) -> None:
+    out = run_to_exit(flags(ports, "a", tmp_path, "--no-such-flag", "x"))
+    assert out.returncode == 2 and "unrecognized arguments: --no-such-flag" in out.stderr
+
+
+def test_B7_app_id_with_dot_is_refused(ports: PortBlock, tmp_path: Path) -> None:
+    out = run_to_exit(flags(ports, "my.app", tmp_path))
+    assert out.returncode != 0 and "parameter app-id cannot contain dots" in out.stderr
+
+
+def test_A2_8_unknown_type_names_file_and_component(ports: PortBlock, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(component("weird", "state.nosuch", {}))
+    out = run_to_exit(flags(ports, "a", tmp_path))
+    assert out.returncode == 1
+    assert "weird" in out.stderr and str(tmp_path / "bad.yaml") in out.stderr and "couldn't find state store state.nosuch/v1" in out.stderr
+
+
+def test_A2_8_ignore_errors_skips_the_component(ports: PortBlock, tmp_path: Path, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad.yaml").write_text(component("weird", "state.nosuch", {}).replace("  version: v1", "  version: v1\n  ignoreErrors: true"))
+    sidecar = sidecar_factory("ignoring", tmp_path)
+    import httpx
+
+    doc = httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/metadata").json()
+    assert doc["components"] == []
+
+
+def test_A2_8_broken_yaml_names_the_file(ports: PortBlock, tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x\n")
+    out = run_to_exit(flags(ports, "a", tmp_path))
+    assert out.returncode == 1 and str(tmp_path / "broken.yaml") in out.stderr and "invalid YAML" in out.stderr
+
+
+def test_A2_8_unreachable_redis_names_the_component(ports: PortBlock, tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(component("store", "state.redis", {"redisHost": f"127.0.0.1:{ports.take()}"}))
+    out = run_to_exit(flags(ports, "a", tmp_path))
+    assert out.returncode == 1 and "component 'store' (state.redis)" in out.stderr and "cannot connect to Redis" in out.stderr
+
+
+def test_A2_8_wrong_password_names_the_field(ports: PortBlock, tmp_path: Path) -> None:
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis", password="right").start()
+    try:
+        (tmp_path / "res").mkdir()
+        (tmp_path / "res" / "s.yaml").write_text(component("store", "state.redis", {"redisHost": server.address, "redisPassword": "wrong"}))
+        out = run_to_exit(flags(ports, "a", tmp_path / "res"))
+    finally:
+        server.stop()
+    assert out.returncode == 1 and "component 'store'" in out.stderr and "redisPassword" in out.stderr
+    assert server.process is not None and not server.process.alive
+
+
+def test_A2_4_duplicate_component_name_fails(ports: PortBlock, tmp_path: Path, redis_server: RedisServer) -> None:
+    doc = component("dup", "state.redis", {"redisHost": redis_server.address})
+    (tmp_path / "a.yaml").write_text(doc)
+    (tmp_path / "b.yaml").write_text(doc)
+    out = run_to_exit(flags(ports, "a", tmp_path))
+    assert out.returncode == 1 and "duplicate definition of Component name dup" in out.stderr
+
+
+def test_A4_2_second_actor_store_fails_only_with_placement(ports: PortBlock, tmp_path: Path, redis_server: RedisServer, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    docs = [component(n, "state.redis", {"redisHost": redis_server.address, "actorStateStore": "true"}) for n in ("one", "two")]
+    (tmp_path / "s.yaml").write_text("---\n".join(docs))
+    out = run_to_exit(flags(ports, "a", tmp_path, "--placement-host-address", "127.0.0.1:50005"))
+    assert out.returncode == 1 and "detected duplicate actor state store: one and two" in out.stderr
+    sidecar_factory("no-actors", tmp_path, actors=False)  # without placement the flag is ignored
+
+
+def test_A2_2_folder_is_not_recursive_and_other_kinds_are_ignored(tmp_path: Path, redis_server: RedisServer, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "s.yaml").write_text(component("nested", "state.redis", {"redisHost": redis_server.address}))
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    sub = "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata: {name: s}\nspec: {topic: t, pubsubname: p, routes: {default: /x}}\n"
+    (tmp_path / "top.yml").write_text(component("top", "state.redis", {"redisHost": redis_server.address}) + "---\n" + sub)
+    import httpx
+
+    sidecar = sidecar_factory("folder-app", tmp_path)
+    names = [c["name"] for c in httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/metadata").json()["components"]]
+    assert names == ["top"]
+
+
+def test_A3_secret_key_ref_env_ref_and_templating(tmp_path: Path, ports: PortBlock, sidecar_factory, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis", password="s3cret").start()
+    try:
+        secrets = tmp_path / "secrets.json"
+        secrets.write_text(json.dumps({"redis": {"password": "s3cret"}}))
+        res = tmp_path / "res"
+        res.mkdir()
+        (res / "secrets.yaml").write_text(component("localsecrets", "secretstores.local.file", {"secretsFile": str(secrets)}))
+        (res / "state.yaml").write_text(
+            "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: store}\n"
+            "spec:\n  type: state.redis\n  version: v1\n  metadata:\n"
+            "  - name: redisHost\n    envRef: COOKBOOK_TEST_REDIS_HOST\n"
+            "  - name: redisPassword\n    secretKeyRef: {name: 'redis:password', key: 'redis:password'}\n"
+            "  - name: keyPrefix\n    value: '{appID}-shared'\n"
+            "auth: {secretStore: localsecrets}\n"
+        )
+        monkeypatch.setenv("COOKBOOK_TEST_REDIS_HOST", server.address)
+        sidecar = sidecar_factory("tmpl-app", res)
+        import httpx
+
+        base = f"http://127.0.0.1:{sidecar.http_port}"
+        assert httpx.post(f"{base}/v1.0/state/store", json=[{"key": "k", "value": 1}]).status_code == 204
+        assert server.client().hget("tmpl-app-shared||k", "version") == b"1"
+        assert httpx.get(f"{base}/v1.0/secrets/localsecrets/redis:password").json() == {"redis:password": "s3cret"}
+        missing = httpx.get(f"{base}/v1.0/secrets/localsecrets/nope")
+        assert missing.status_code == 500 and "secret nope not found" in missing.json()["message"]
+    finally:
+        server.stop()
+
+
+def test_A3_secret_ref_without_auth_store_is_an_error(ports: PortBlock, tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: store}\n"
+        "spec:\n  type: state.redis\n  version: v1\n  metadata:\n"
+        "  - name: redisPassword\n    secretKeyRef: {name: pw}\n"
+    )
+    out = run_to_exit(flags(ports, "a", tmp_path))
+    assert out.returncode == 1 and "has no auth.secretStore" in out.stderr and "component 'store'" in out.stderr
