@@ -1,0 +1,130 @@
+"""Launcher: daprd discovery, argument building, and the daprd start order, with stand-ins.
+
+daprd cannot be installed here, so stand-in executables named daprd/placement/scheduler record
+their argv and serve the health endpoints the launcher waits on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cookbook.ports import PortBlock
+from cookbook.sidecar import Sidecar, SidecarNotFound, choose_runtime, find_daprd
+
+STAND_IN = f"""#!{sys.executable}
+import json, os, sys, http.server
+name = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.path.join(os.path.dirname(sys.argv[0]), name + ".argv.json"), "a") as f:
+    f.write(json.dumps(args) + "\\n")
+def flag(n):
+    return args[args.index(n) + 1] if n in args else None
+port = int(flag("--dapr-http-port") or flag("--healthz-port"))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204 if self.path.startswith(("/v1.0/healthz", "/healthz")) else 404); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+
+def make_dapr_home(root: Path, names: tuple[str, ...] = ("daprd", "placement", "scheduler")) -> Path:
+    bin_dir = root / ".dapr" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in names:
+        exe = bin_dir / name
+        exe.write_text(STAND_IN)
+        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def test_discovery_order(tmp_path: Path) -> None:
+    home_bin = make_dapr_home(tmp_path / "home")
+    env = {"HOME": str(tmp_path / "home"), "PATH": "/usr/bin"}
+    assert find_daprd(env).daprd == home_bin / "daprd"  # type: ignore[union-attr]
+    other = make_dapr_home(tmp_path / "explicit")
+    assert find_daprd({**env, "DAPRD": str(other / "daprd")}).daprd == other / "daprd"  # type: ignore[union-attr]
+    assert find_daprd({**env, "DAPR_RUNTIME_PATH": str(tmp_path / "explicit")}).daprd == other / "daprd"  # type: ignore[union-attr]
+    assert find_daprd({"HOME": str(tmp_path / "nothing"), "PATH": "/usr/bin"}) is None
+
+
+def test_runtime_choice(tmp_path: Path) -> None:
+    make_dapr_home(tmp_path)
+    with_dapr = {"HOME": str(tmp_path), "PATH": "/usr/bin"}
+    without = {"HOME": str(tmp_path / "none"), "PATH": "/usr/bin"}
+    assert choose_runtime(None, with_dapr)[0] == "daprd"
+    assert choose_runtime("local", with_dapr)[0] == "local"
+    assert choose_runtime(None, {**with_dapr, "DAPR_RUNTIME": "local"})[0] == "local"
+    assert choose_runtime("auto", without)[0] == "local"
+    with pytest.raises(SidecarNotFound, match="dapr init --slim"):
+        choose_runtime("daprd", without)
+    with pytest.raises(ValueError):
+        choose_runtime("docker", without)
+
+
+def test_local_and_daprd_get_the_same_flags(tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "none"))
+    monkeypatch.delenv("DAPRD", raising=False)
+    local = Sidecar("app1", [tmp_path / "res"], ports, tmp_path / "run", runtime="local", app_port=7000)
+    assert local.process.argv[:3] == [sys.executable, "-m", "localdapr"]
+    assert local.process.argv[3:] == local.daprd_flags()
+    flags = local.daprd_flags()
+    for expected in (["--app-id", "app1"], ["--dapr-listen-addresses", "127.0.0.1"], ["--app-port", "7000"],
+                     ["--resources-path", str(tmp_path / "res")], ["--placement-host-address", f"127.0.0.1:{local.placement_port}"]):
+        i = flags.index(expected[0])
+        assert flags[i : i + 2] == expected
+    ports_used = [local.http_port, local.grpc_port, local.placement_port, local.scheduler_port]
+    assert len(set(ports_used)) == 4 and all(p < 32768 for p in ports_used)
+
+
+def test_daprd_mode_starts_scheduler_placement_then_daprd(tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = make_dapr_home(tmp_path / "home")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAPR_RUNTIME", raising=False)
+    sidecar = Sidecar("app2", [tmp_path / "res"], ports, tmp_path / "run")
+    try:
+        assert sidecar.runtime_used == "daprd"
+        sidecar.start(timeout=30)
+        assert httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/healthz").status_code == 204
+        daprd_args = json.loads((bin_dir / "daprd.argv.json").read_text().splitlines()[0])
+        assert daprd_args[: len(sidecar.daprd_flags())] == sidecar.daprd_flags()
+        assert "--enable-metrics=false" in daprd_args
+        sched = json.loads((bin_dir / "scheduler.argv.json").read_text())
+        place = json.loads((bin_dir / "placement.argv.json").read_text())
+        assert sched[sched.index("--port") + 1] == str(sidecar.scheduler_port)
+        assert place[place.index("--port") + 1] == str(sidecar.placement_port)
+        assert sched[sched.index("--healthz-port") + 1] != place[place.index("--healthz-port") + 1]
+        assert sched[sched.index("--etcd-data-dir") + 1].startswith(str(tmp_path / "run"))
+        # restart keeps ports and flags
+        sidecar.restart()
+        again = json.loads((bin_dir / "daprd.argv.json").read_text().splitlines()[1])
+        assert again == daprd_args
+    finally:
+        sidecar.stop()
+    assert not any(p.alive for p in [sidecar.process, *sidecar.helpers])
+
+
+def test_daprd_without_placement_is_a_clear_error(tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dapr_home(tmp_path / "home", names=("daprd",))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(SidecarNotFound, match="not scheduler, placement"):
+        Sidecar("app3", [tmp_path], ports, tmp_path / "run", runtime="daprd")
+
+
+def test_app_process_gets_the_sidecar_ports(tmp_path: Path, ports: PortBlock) -> None:
+    sidecar = Sidecar("app4", [tmp_path], ports, tmp_path / "run", runtime="local")
+    out = tmp_path / "env.json"
+    app = sidecar.app_process("envdump", [sys.executable, "-c", f"import json, os; json.dump(dict(os.environ), open({str(out)!r}, 'w'))"])
+    app.start()
+    app._proc.wait(20)  # type: ignore[union-attr]
+    env = json.loads(out.read_text())
+    assert env["DAPR_GRPC_PORT"] == str(sidecar.grpc_port) and env["DAPR_HTTP_PORT"] == str(sidecar.http_port)
+    assert os.getpgid(0) != app.pid
