@@ -84,6 +84,8 @@ async def serve(options: SidecarOptions) -> int:
     await grpc_server.start()
 
     http_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A restarted sidecar must rebind at once even with connections of the killed one in TIME_WAIT.
+    http_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         http_sock.bind((addr, options.dapr_http_port))
     except OSError as exc:

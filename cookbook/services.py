@@ -1,0 +1,80 @@
+"""Start the services a notebook needs in one call: its Redis, its components, its sidecar.
+
+The notebook keeps the pattern; this keeps the plumbing: port block, run directory, copying the
+component YAML with the notebook's Redis address, and the SDK's port settings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cookbook.ports import PortBlock, notebook_block
+from cookbook.redis_server import RedisServer
+from cookbook.sidecar import Sidecar
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REDIS_HOST = "localhost:6379"
+
+
+def prepare_resources(source: Path, target: Path, redis: RedisServer) -> Path:
+    """Copy a component folder, pointing ``redisHost`` (and the password) at our Redis."""
+    target.mkdir(parents=True, exist_ok=True)
+    for file in sorted(source.iterdir()):
+        if file.suffix in (".yaml", ".yml"):
+            text = file.read_text().replace(DEFAULT_REDIS_HOST, redis.address)
+            (target / file.name).write_text(text)
+        elif file.is_file():
+            shutil.copy(file, target / file.name)
+    return target
+
+
+def use_sidecar_in_this_process(sidecar: Sidecar) -> None:
+    """Point the dapr SDK of this kernel at the sidecar (it reads the env once, at import)."""
+    os.environ.update(sidecar.client_env)
+    from dapr.conf import settings  # noqa: PLC0415 - after the env is set on purpose
+
+    settings.DAPR_HTTP_PORT = sidecar.http_port
+    settings.DAPR_GRPC_PORT = sidecar.grpc_port
+
+
+@dataclass
+class Stack:
+    redis: RedisServer
+    sidecar: Sidecar
+    run_dir: Path
+    resources: Path
+    ports: PortBlock
+    sidecar_start_seconds: float
+
+    def stop(self) -> None:
+        self.sidecar.stop()
+        self.redis.stop()
+
+
+def start_stack(
+    notebook: int,
+    app_id: str,
+    components: str,
+    output_dir: str | Path,
+    *,
+    redis_url: str = "",
+    runtime: str = "auto",
+    appendonly: bool = False,
+) -> Stack:
+    ports = notebook_block(notebook)
+    run_dir = Path(output_dir).resolve() / "run"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    redis = RedisServer(port=ports.take(), workdir=run_dir / "redis", appendonly=appendonly, external_url=redis_url or None).start()
+    resources = prepare_resources(ROOT / "components" / components, run_dir / "resources", redis)
+    sidecar = Sidecar(app_id, [resources], ports, run_dir, runtime=runtime)
+    try:
+        seconds = sidecar.start()
+    except Exception:
+        redis.stop()
+        raise
+    use_sidecar_in_this_process(sidecar)
+    return Stack(redis, sidecar, run_dir, resources, ports, seconds)
