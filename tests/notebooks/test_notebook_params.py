@@ -19,6 +19,7 @@ CASES = [
 @pytest.mark.parametrize("name,params,expected", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_notebook_runs_with_parameters(tmp_path: Path, name: str, params: dict, expected: dict) -> None:
     out = tmp_path / name
+    out.mkdir()
     papermill.execute_notebook(
         str(ROOT / "notebooks" / f"{name}.ipynb"), str(out / f"{name}.ipynb"),
         parameters={"output_dir": str(out), **params}, kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
