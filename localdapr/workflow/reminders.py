@@ -1,0 +1,149 @@
+"""Durable reminders: the local stand-in for daprd's Scheduler service.
+
+Real daprd keeps every pending workflow step (start, new event, timer, activity run) as a
+reminder in the Scheduler (etcd) and removes it only after the step succeeded; that is what makes
+workflows survive crashes (spec H3.6). This sidecar keeps the same reminders in the actor store's
+Redis, under keys daprd never uses (``localdapr||<app>||reminders``: a sorted set of ids by due
+time in ms, plus a hash of their payloads), written in the same MULTI as the workflow state they
+belong to. A due reminder is handed to the engine; if the step fails (no worker connected, the
+worker or its stream died) it is retried one second later, forever, as daprd's failure policy
+does. At-least-once: a step may run again after a crash, never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger("localdapr.workflow")
+
+RETRY_SECONDS = 1.0
+
+
+@dataclass
+class Reminder:
+    id: str
+    due_ms: int
+    payload: dict[str, Any]
+
+    @staticmethod
+    def now(id: str, payload: dict[str, Any], delay: float = 0.0) -> "Reminder":
+        return Reminder(id, int((time.time() + delay) * 1000), payload)
+
+
+class Reminders:
+    def __init__(self, client: aioredis.Redis, app_id: str) -> None:
+        self.client = client
+        self.zkey = f"localdapr||{app_id}||reminders"
+        self.hkey = f"localdapr||{app_id}||reminders||data"
+        self._wake = asyncio.Event()
+        self._inflight: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.handler: Callable[[str, dict[str, Any]], Awaitable[bool]] | None = None
+
+    # ---- writes (queued into the caller's MULTI) ------------------------------------------
+    def queue_changes(self, pipe: Any, add: list[Reminder], remove: list[str]) -> None:
+        added = {r.id for r in add}
+        for rid in remove:
+            if rid not in added:
+                pipe.zrem(self.zkey, rid)
+                pipe.hdel(self.hkey, rid)
+        for r in add:
+            pipe.zadd(self.zkey, {r.id: r.due_ms})
+            pipe.hset(self.hkey, r.id, json.dumps(r.payload))
+
+    def queue_instance_removal(self, pipe: Any, instance_id: str) -> None:
+        """Drop every reminder of an instance (purge). Ids embed the instance id between '||'."""
+        pipe.eval(
+            """
+            local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+            for _, id in ipairs(ids) do
+              if string.find(id, ARGV[1], 1, true) then
+                redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)
+              end
+            end
+            return 0
+            """,
+            2, self.zkey, self.hkey, f"||{instance_id}||",
+        )
+
+    async def add(self, reminder: Reminder) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        self.queue_changes(pipe, [reminder], [])
+        await pipe.execute()
+        self.wake()
+
+    async def remove(self, rid: str) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        self.queue_changes(pipe, [], [rid])
+        await pipe.execute()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ---- the loop that fires them --------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="workflow-reminders")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                delay = await self._fire_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis down: keep trying, the reminders are safe there
+                log.warning("reminder loop: %s", exc)
+                delay = RETRY_SECONDS
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _fire_due(self) -> float:
+        now_ms = int(time.time() * 1000)
+        due = await self.client.zrangebyscore(self.zkey, "-inf", now_ms, start=0, num=200, withscores=False)
+        for raw in due:
+            rid = raw.decode()
+            if rid in self._inflight:
+                continue
+            self._inflight.add(rid)
+            asyncio.create_task(self._fire(rid))
+        nxt = await self.client.zrange(self.zkey, 0, 0, withscores=True)
+        if not nxt:
+            return 0.5
+        return max(0.005, min(0.5, (nxt[0][1] - now_ms) / 1000.0))
+
+    async def _fire(self, rid: str) -> None:
+        ok = False
+        try:
+            raw = await self.client.hget(self.hkey, rid)
+            if raw is None:
+                await self.client.zrem(self.zkey, rid)
+                ok = True
+                return
+            assert self.handler is not None
+            ok = await self.handler(rid, json.loads(raw))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.warning("reminder %s failed; retrying in %ss", rid, RETRY_SECONDS, exc_info=True)
+        finally:
+            self._inflight.discard(rid)
+            if not ok:
+                try:
+                    # Still pending: due again after the retry interval (only if it still exists).
+                    await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
+                except Exception:  # noqa: BLE001
+                    pass
+            self.wake()

@@ -1,0 +1,277 @@
+"""A workflow instance's runtime state and the pure rules that change it (no Redis, no gRPC).
+
+Modelled on durabletask-go's ``backend/runtimestate``: history is an append-only list of
+``HistoryEvent``; the inbox holds events not yet shown to the workflow; applying a worker's
+``WorkflowResponse`` turns its actions into history events plus side effects for the engine
+(activities to run, timers to arm, child workflows to start, events to deliver).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from google.protobuf import timestamp_pb2, wrappers_pb2
+
+from localdapr.workflow.protos import TERMINAL, actions, history, orchestration, service
+
+H = history.HistoryEvent
+
+
+def now_ts() -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(datetime.now(timezone.utc))
+    return ts
+
+
+def event(**kwargs: object) -> H:
+    ev = H(eventId=-1, timestamp=now_ts())
+    for name, value in kwargs.items():
+        getattr(ev, name).CopyFrom(value)  # type: ignore[arg-type]
+    return ev
+
+
+def sv(text: str | None) -> wrappers_pb2.StringValue | None:
+    return None if text is None else wrappers_pb2.StringValue(value=text)
+
+
+@dataclass
+class ActivityToRun:
+    task_id: int
+    name: str
+    input: str | None
+    task_execution_id: str
+
+
+@dataclass
+class TimerToArm:
+    timer_id: int
+    fire_at: timestamp_pb2.Timestamp
+
+
+@dataclass
+class ChildToStart:
+    task_id: int
+    instance_id: str
+    name: str
+    input: str | None
+
+
+@dataclass
+class EventToSend:
+    instance_id: str
+    name: str
+    data: str | None
+
+
+@dataclass
+class Effects:
+    activities: list[ActivityToRun] = field(default_factory=list)
+    timers: list[TimerToArm] = field(default_factory=list)
+    children: list[ChildToStart] = field(default_factory=list)
+    events: list[EventToSend] = field(default_factory=list)
+    terminations: list[tuple[str, str | None]] = field(default_factory=list)
+    completed: H | None = None  # the ExecutionCompleted event, when the workflow finished
+    continued_as_new: bool = False
+
+
+@dataclass
+class InstanceState:
+    instance_id: str
+    history: list[H] = field(default_factory=list)
+    inbox: list[H] = field(default_factory=list)
+    generation: int = 1
+    custom_status: str | None = None
+
+    # ---- derived, never stored ---------------------------------------------------------------
+    def started_event(self) -> H | None:
+        for ev in self.history:
+            if ev.HasField("executionStarted"):
+                return ev
+        for ev in self.inbox:
+            if ev.HasField("executionStarted"):
+                return ev
+        return None
+
+    def completed_event(self) -> H | None:
+        for ev in reversed(self.history):
+            if ev.HasField("executionCompleted"):
+                return ev
+        return None
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.history or self.inbox)
+
+    def status(self) -> int:
+        """PENDING until ExecutionStarted is in history; then completion, suspension or RUNNING."""
+        if not any(ev.HasField("executionStarted") for ev in self.history):
+            return orchestration.ORCHESTRATION_STATUS_PENDING
+        done = self.completed_event()
+        if done is not None:
+            return done.executionCompleted.workflowStatus
+        suspended = False
+        for ev in self.history:
+            if ev.HasField("executionSuspended"):
+                suspended = True
+            elif ev.HasField("executionResumed"):
+                suspended = False
+        return orchestration.ORCHESTRATION_STATUS_SUSPENDED if suspended else orchestration.ORCHESTRATION_STATUS_RUNNING
+
+    @property
+    def terminal(self) -> bool:
+        return self.status() in TERMINAL
+
+    def completed_task_ids(self) -> set[int]:
+        done = set()
+        for ev in self.history:
+            if ev.HasField("taskCompleted"):
+                done.add(ev.taskCompleted.taskScheduledId)
+            elif ev.HasField("taskFailed"):
+                done.add(ev.taskFailed.taskScheduledId)
+            elif ev.HasField("childWorkflowInstanceCompleted"):
+                done.add(-1000000 - ev.childWorkflowInstanceCompleted.taskScheduledId)
+            elif ev.HasField("childWorkflowInstanceFailed"):
+                done.add(-1000000 - ev.childWorkflowInstanceFailed.taskScheduledId)
+        return done
+
+    def fired_timer_ids(self) -> set[int]:
+        return {ev.timerFired.timerId for ev in self.history if ev.HasField("timerFired")}
+
+    def to_workflow_state(self, include_io: bool) -> orchestration.WorkflowState:
+        started = self.started_event()
+        done = self.completed_event()
+        state = orchestration.WorkflowState(instanceId=self.instance_id, workflowStatus=self.status())
+        if started is not None:
+            state.name = started.executionStarted.name
+            state.createdTimestamp.CopyFrom(started.timestamp)
+            if started.executionStarted.workflowInstance.HasField("executionId"):
+                state.executionId.CopyFrom(started.executionStarted.workflowInstance.executionId)
+            if include_io and started.executionStarted.HasField("input"):
+                state.input.CopyFrom(started.executionStarted.input)
+            parent = started.executionStarted.parentInstance
+            if parent.workflowInstance.instanceId:
+                state.parentInstanceId.value = parent.workflowInstance.instanceId
+        last = (self.history or self.inbox or [None])[-1]
+        if last is not None:
+            state.lastUpdatedTimestamp.CopyFrom(last.timestamp)
+        if done is not None:
+            state.completedTimestamp.CopyFrom(done.timestamp)
+            if include_io and done.executionCompleted.HasField("result"):
+                state.output.CopyFrom(done.executionCompleted.result)
+            if done.executionCompleted.HasField("failureDetails"):
+                state.failureDetails.CopyFrom(done.executionCompleted.failureDetails)
+        if self.custom_status is not None:
+            state.customStatus.value = self.custom_status
+        return state
+
+
+def new_events_for_turn(state: InstanceState, extra: list[H]) -> list[H]:
+    """WorkflowStarted + inbox (+ a fired timer), without duplicate completions (spec H3.2)."""
+    seen = state.completed_task_ids()
+    fired = state.fired_timer_ids()
+    out: list[H] = [event(workflowStarted=history.WorkflowStartedEvent())]
+    for ev in [*state.inbox, *extra]:
+        key = None
+        if ev.HasField("taskCompleted"):
+            key = ev.taskCompleted.taskScheduledId
+        elif ev.HasField("taskFailed"):
+            key = ev.taskFailed.taskScheduledId
+        elif ev.HasField("childWorkflowInstanceCompleted"):
+            key = -1000000 - ev.childWorkflowInstanceCompleted.taskScheduledId
+        elif ev.HasField("childWorkflowInstanceFailed"):
+            key = -1000000 - ev.childWorkflowInstanceFailed.taskScheduledId
+        elif ev.HasField("timerFired"):
+            if ev.timerFired.timerId in fired:
+                continue
+            fired.add(ev.timerFired.timerId)
+        if key is not None:
+            if key in seen:
+                continue  # a duplicate completion (at-least-once delivery) is dropped
+            seen.add(key)
+        out.append(ev)
+    return out
+
+
+def child_instance_id(parent: str, action_id: int) -> str:
+    return f"{parent}:{action_id:04x}"
+
+
+def apply_response(state: InstanceState, new_events: list[H], response: service.WorkflowResponse) -> Effects:
+    """Move the turn's events to history and turn the worker's actions into events + effects."""
+    effects = Effects()
+    state.history.extend(new_events)
+    state.inbox = []
+    if response.HasField("customStatus"):
+        state.custom_status = response.customStatus.value
+    for action in response.actions:
+        kind = action.WhichOneof("workflowActionType")
+        if kind == "scheduleTask":
+            a = action.scheduleTask
+            ev = event(taskScheduled=history.TaskScheduledEvent(name=a.name, input=a.input if a.HasField("input") else None,
+                                                                 taskExecutionId=a.taskExecutionId or str(uuid.uuid4())))
+            ev.eventId = action.id
+            if action.HasField("router"):
+                ev.router.CopyFrom(action.router)
+            state.history.append(ev)
+            effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, ev.taskScheduled.taskExecutionId))
+        elif kind == "createTimer":
+            a = action.createTimer
+            created = history.TimerCreatedEvent(fireAt=a.fireAt, name=a.name)
+            for origin in ("createTimer", "externalEvent", "activityRetry", "childWorkflowRetry"):
+                if a.HasField(origin):
+                    getattr(created, origin).CopyFrom(getattr(a, origin))
+            ev = event(timerCreated=created)
+            ev.eventId = action.id
+            state.history.append(ev)
+            effects.timers.append(TimerToArm(action.id, a.fireAt))
+        elif kind == "createChildWorkflow":
+            a = action.createChildWorkflow
+            child_id = a.instanceId or child_instance_id(state.instance_id, action.id)
+            ev = event(childWorkflowInstanceCreated=history.ChildWorkflowInstanceCreatedEvent(
+                instanceId=child_id, name=a.name, input=a.input if a.HasField("input") else None))
+            ev.eventId = action.id
+            state.history.append(ev)
+            effects.children.append(ChildToStart(action.id, child_id, a.name, a.input.value if a.HasField("input") else None))
+        elif kind == "sendEvent":
+            a = action.sendEvent
+            ev = event(eventSent=history.EventSentEvent(instanceId=a.instance.instanceId, name=a.name, input=a.data if a.HasField("data") else None))
+            ev.eventId = action.id
+            state.history.append(ev)
+            effects.events.append(EventToSend(a.instance.instanceId, a.name, a.data.value if a.HasField("data") else None))
+        elif kind == "terminateWorkflow":
+            a = action.terminateWorkflow
+            effects.terminations.append((a.instanceId, a.reason.value if a.HasField("reason") else None))
+        elif kind == "completeWorkflow":
+            _complete(state, action, effects)
+        else:
+            raise NotImplementedError(f"workflow action '{kind}' is not supported by the local sidecar")
+    return effects
+
+
+def _complete(state: InstanceState, action: actions.WorkflowAction, effects: Effects) -> None:
+    a = action.completeWorkflow
+    if a.workflowStatus == orchestration.ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
+        started = state.started_event()
+        assert started is not None
+        restarted = history.ExecutionStartedEvent()
+        restarted.CopyFrom(started.executionStarted)
+        restarted.workflowInstance.executionId.value = uuid.uuid4().hex
+        if a.HasField("result"):
+            restarted.input.CopyFrom(a.result)
+        else:
+            restarted.ClearField("input")
+        state.history = []
+        state.inbox = [event(executionStarted=restarted), *a.carryoverEvents]
+        state.generation += 1
+        effects.continued_as_new = True
+        return
+    done = event(executionCompleted=history.ExecutionCompletedEvent(
+        workflowStatus=a.workflowStatus,
+        result=a.result if a.HasField("result") else None,
+        failureDetails=a.failureDetails if a.HasField("failureDetails") else None,
+    ))
+    done.eventId = action.id
+    state.history.append(done)
+    effects.completed = done
