@@ -208,3 +208,33 @@ def test_H3_1_reusing_an_active_instance_id_fails(wf_stack: WorkflowStack, runti
     # a finished instance id can be started again
     client.schedule_new_workflow("chain", instance_id=instance)
     assert client.wait_for_workflow_completion(instance, timeout_in_seconds=10).runtime_status == wf.WorkflowStatus.COMPLETED
+
+
+def test_H3_7_http_routes(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    import time
+
+    import httpx
+
+    base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr"
+    r = httpx.post(f"{base}/approval/start?instanceID=http-1", content=b'"x"')
+    assert r.status_code == 202 and r.json() == {"instanceID": "http-1"}
+    assert httpx.post(f"{base}/http-1/raiseEvent/approve", json="yes").status_code == 202
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{base}/http-1").json()["runtimeStatus"] != "COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    doc = httpx.get(f"{base}/http-1").json()
+    assert doc["workflowName"] == "approval" and json.loads(doc["properties"]["dapr.workflow.output"]) == {"approved": "yes"}
+    assert httpx.post(f"{base}/http-1/purge").status_code == 202
+    missing = httpx.get(f"{base}/http-1")
+    assert missing.status_code == 404 and missing.json()["errorCode"] == "ERR_INSTANCE_ID_NOT_FOUND"
+
+
+def test_H1_1_without_an_actor_store_workflows_fail_clearly(tmp_path, redis_server, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    from tests.conformance.conftest import component
+
+    (tmp_path / "s.yaml").write_text(component("plain", "state.redis", {"redisHost": redis_server.address}))
+    sidecar = sidecar_factory("no-actor-store", tmp_path)
+    client = wf.DaprWorkflowClient(host="127.0.0.1", port=str(sidecar.grpc_port))
+    with pytest.raises(Exception, match='actorStateStore'):
+        client.schedule_new_workflow("chain", instance_id="x")
