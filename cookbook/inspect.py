@@ -42,3 +42,18 @@ def decode_json(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return data.decode(errors="replace")
+
+
+def workflow_history(client: redis.Redis, app_id: str, instance_id: str, namespace: str = "default") -> list[str]:
+    """One line per stored workflow history event, decoded from daprd's protobuf rows."""
+    from dapr.ext.workflow._durabletask.internal import history_events_pb2  # noqa: PLC0415 - heavy, only here
+
+    prefix = f"{app_id}||dapr.internal.{namespace}.{app_id}.workflow||{instance_id}||history-"
+    lines = []
+    for key in sorted(client.scan_iter(match=prefix + "*", count=1000)):
+        ev = history_events_pb2.HistoryEvent.FromString(client.hget(key, "data"))
+        kind = ev.WhichOneof("eventType")
+        detail = getattr(ev, kind)
+        name = getattr(detail, "name", "") or ""
+        lines.append(f"{key.decode().rsplit('||', 1)[1]}  eventId={ev.eventId:<3} {kind:<16} {name}")
+    return lines

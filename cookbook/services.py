@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cookbook.ports import PortBlock, notebook_block
+from cookbook.processes import ManagedProcess
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
 
@@ -48,8 +50,21 @@ class Stack:
     resources: Path
     ports: PortBlock
     sidecar_start_seconds: float
+    apps: list[ManagedProcess] = field(default_factory=list)
+
+    def start_app(self, name: str, script: Path | str, env: dict[str, str] | None = None, ready_line: str = "ready", timeout: float = 120) -> ManagedProcess:
+        """Run a Python app (an agent) beside the sidecar; ready once it printed ``ready_line``
+        once per start (so a restart waits for the new process, not the old line)."""
+        app = self.sidecar.app_process(name, [sys.executable, str(script)], env={"PYTHONPATH": str(ROOT), **(env or {})})
+        log = app.log_path
+        app.ready = lambda: log.exists() and log.read_text().count(ready_line) >= app.starts
+        app.start_and_wait(timeout)
+        self.apps.append(app)
+        return app
 
     def stop(self) -> None:
+        for app in reversed(self.apps):
+            app.terminate()
         self.sidecar.stop()
         self.redis.stop()
 

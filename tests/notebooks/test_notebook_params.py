@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES = [
     ("01_redis_state_store", {"dapr_runtime": "local"}, {"orders": 3}),
     ("01_redis_state_store", {"app_id": "shop", "order_count": 5, "ttl_seconds": 10}, {"orders": 5}),
+    ("02_durable_agent_state", {"dapr_runtime": "local"}, {"registry_entries": 1, "llm_turn0_calls_app_crash": 1}),
+    ("02_durable_agent_state", {"app_id": "meteo", "city": "Lisbon"}, {"registry_entries": 1, "llm_turn0_calls_app_crash": 1}),
 ]
 
 
@@ -29,3 +31,6 @@ def test_notebook_runs_with_parameters(tmp_path: Path, name: str, params: dict, 
     for key, value in expected.items():
         assert results["counters"][key] == value
     assert results["timings"]["sidecar_restart"] > 0
+    if name.startswith("02"):
+        assert 1 <= results["counters"]["tool_runs_app_crash"] <= 2
+        assert "app_restart_to_completed" in results["timings"] and "sidecar_restart_to_completed" in results["timings"]
