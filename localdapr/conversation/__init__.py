@@ -1,0 +1,1 @@
+"""Conversation API with the ``conversation.echo`` component (spec I)."""
