@@ -1,0 +1,1 @@
+"""Pub/sub: ``pubsub.redis`` on Redis Streams, CloudEvents, subscriptions (spec F)."""

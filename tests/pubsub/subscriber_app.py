@@ -1,0 +1,38 @@
+"""A streaming subscriber run as its own process, so tests can SIGKILL it mid-message.
+
+Each delivery increments ``deliveries:<payload>`` and then waits for ``release`` before
+answering SUCCESS and setting ``processed:<payload>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import redis
+from dapr.clients import DaprClient
+from dapr.clients.grpc._response import TopicEventResponse
+
+r = redis.Redis.from_url(os.environ["COUNTER_REDIS_URL"])
+
+
+def handle(message) -> TopicEventResponse:  # type: ignore[no-untyped-def]
+    payload = json.loads(message.data()) if isinstance(message.data(), (bytes, str)) else message.data()
+    key = payload["n"] if isinstance(payload, dict) else str(payload)
+    r.incr(f"deliveries:{key}")
+    while not r.exists("release"):
+        time.sleep(0.02)
+    r.set(f"processed:{key}", 1)
+    return TopicEventResponse("success")
+
+
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+with DaprClient() as client:
+    close = client.subscribe_with_handler(os.environ["PUBSUB"], os.environ["TOPIC"], handle)
+    print("subscriber ready", flush=True)
+    stop.wait()
+    close()
