@@ -1,0 +1,46 @@
+"""An app receiving pub/sub messages over HTTP: ``/dapr/subscribe`` plus routes that record
+what they get in Redis (``received:<route>``) and answer SUCCESS, RETRY or 404."""
+
+from __future__ import annotations
+
+import json
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import redis
+
+r = redis.Redis.from_url(os.environ["COUNTER_REDIS_URL"])
+SUBSCRIPTIONS = [
+    {"pubsubname": "messagepubsub", "topic": "web", "route": "/web"},
+    {"pubsubname": "messagepubsub", "topic": "flaky", "route": "/flaky", "deadLetterTopic": "flaky-dead"},
+    {"pubsubname": "messagepubsub", "topic": "gone", "route": "/missing"},
+]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _reply(self, code: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._reply(200, SUBSCRIPTIONS if self.path == "/dapr/subscribe" else {})
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        r.rpush(f"received:{self.path}", json.dumps({"ct": self.headers.get("Content-Type"), "event": json.loads(body)}))
+        if self.path == "/flaky":
+            self._reply(200, {"status": "RETRY"})
+        elif self.path == "/missing":
+            self._reply(404, {})
+        else:
+            self._reply(200, {"status": "SUCCESS"})
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler).serve_forever()

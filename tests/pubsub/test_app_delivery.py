@@ -1,0 +1,71 @@
+"""Programmatic (/dapr/subscribe) and declarative subscriptions delivered to the app over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from cookbook.ports import free_port_block
+from cookbook.processes import ManagedProcess
+from cookbook.redis_server import RedisServer
+from cookbook.sidecar import Sidecar
+from tests.pubsub.conftest import write_resources
+
+ROOT = Path(__file__).resolve().parents[2]
+DECLARATIVE = """apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: declared
+spec:
+  pubsubname: messagepubsub
+  topic: declared
+  routes:
+    default: /declared
+scopes:
+- webapp
+"""
+
+
+def wait_until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path) -> None:
+    ports = free_port_block(40)
+    app_port = ports.take()
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis").start()
+    app = ManagedProcess("http-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "http_app.py")], tmp_path / "app.log",
+                         env={**os.environ, "COUNTER_REDIS_URL": server.url, "APP_PORT": str(app_port)},
+                         ready=lambda: httpx.get(f"http://127.0.0.1:{app_port}/dapr/subscribe").status_code == 200)
+    sidecar = Sidecar("webapp", [write_resources(tmp_path / "res", server.address, DECLARATIVE)], ports, tmp_path / "run",
+                      runtime="local", app_port=app_port)
+    try:
+        app.start_and_wait(30)
+        sidecar.start()
+        base = f"http://127.0.0.1:{sidecar.http_port}"
+        meta = httpx.get(f"{base}/v1.0/metadata").json()
+        kinds = {(s["topic"], s["type"]) for s in meta["subscriptions"]}
+        assert {("web", "PROGRAMMATIC"), ("declared", "DECLARATIVE")} <= kinds
+        assert meta["appConnectionProperties"]["port"] == app_port
+        for topic in ("web", "declared", "flaky", "gone"):
+            assert httpx.post(f"{base}/v1.0/publish/messagepubsub/{topic}", json={"topic": topic}).status_code == 204
+        r = server.client()
+        wait_until(lambda: r.llen("received:/web") == 1 and r.llen("received:/declared") == 1)
+        got = json.loads(r.lindex("received:/web", 0))
+        assert got["ct"] == "application/cloudevents+json" and got["event"]["data"] == {"topic": "web"}
+        wait_until(lambda: r.xlen("flaky-dead") == 1)  # RETRY without resiliency -> dead letter (1.17)
+        wait_until(lambda: r.llen("received:/missing") == 1)
+        wait_until(lambda: r.xpending("gone", "webapp")["pending"] == 0)  # 404 = dropped, acknowledged
+        assert r.llen("received:/flaky") == 1
+    finally:
+        sidecar.stop()
+        app.terminate()
+        server.stop()
