@@ -43,7 +43,7 @@ def main() -> None:
     worker: ManagedProcess | None = None
     try:
         rt.start()
-        client = stack.client()
+        client = stack.workflow_client()
         t0 = time.perf_counter()
         client.schedule_new_workflow("sequence", input=50, instance_id="seq")
         client.wait_for_workflow_completion("seq", timeout_in_seconds=120)
@@ -75,8 +75,7 @@ def main() -> None:
     finally:
         if worker is not None:
             worker.terminate()
-        stack.sidecar.stop()
-        stack.redis_server.stop()
+        stack.stop()
 
 
 if __name__ == "__main__":

@@ -246,3 +246,15 @@ def sweep_pidfiles(folder: Path) -> list[str]:
 
 
 atexit.register(stop_all)
+
+
+def wait_until(check: Callable[[], object], timeout: float = 30.0, what: str = "condition", details: Callable[[], str] | None = None) -> float:
+    """Poll ``check`` until it is truthy; returns seconds waited. On timeout, fail with
+    ``details()`` (e.g. a log tail) so the reason is in the error, not in a hidden file."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            extra = f"\n{details()}" if details else ""
+            raise AssertionError(f"{what} not reached in {timeout:.0f}s{extra}")
+        time.sleep(0.02)
+    return time.monotonic() - started

@@ -10,7 +10,7 @@ import pytest
 from dapr.clients import DaprClient
 
 from cookbook.llm import ScriptedChatClient, read_call_log
-from tests.pubsub.conftest import PubSubStack
+from tests.stacks import SidecarStack as PubSubStack
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from cookbook.ports import free_port_block
-from cookbook.processes import ManagedProcess
+from cookbook.processes import ManagedProcess, wait_until
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
 from tests.pubsub.conftest import write_resources
@@ -31,13 +30,6 @@ scopes:
 """
 
 
-def wait_until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-
-
 def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path) -> None:
     ports = free_port_block(40)
     app_port = ports.take()
@@ -45,7 +37,7 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path) -> N
     app = ManagedProcess("http-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "http_app.py")], tmp_path / "app.log",
                          env={**os.environ, "COUNTER_REDIS_URL": server.url, "APP_PORT": str(app_port)},
                          ready=lambda: httpx.get(f"http://127.0.0.1:{app_port}/dapr/subscribe").status_code == 200)
-    sidecar = Sidecar("webapp", [write_resources(tmp_path / "res", server.address, DECLARATIVE)], ports, tmp_path / "run",
+    sidecar = Sidecar("webapp", [write_resources(tmp_path / "res", server, DECLARATIVE)], ports, tmp_path / "run",
                       runtime="local", app_port=app_port)
     try:
         app.start_and_wait(30)

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from cookbook.processes import ManagedProcess
-from tests.pubsub.conftest import PubSubStack
+from cookbook.processes import ManagedProcess, wait_until
+from tests.stacks import SidecarStack as PubSubStack
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def test_F1_publish_writes_a_cloudevent_to_the_stream(ps_stack: PubSubStack) -> None:

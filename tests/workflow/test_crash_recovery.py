@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
 import dapr.ext.workflow as wf
 import pytest
 
-from cookbook.processes import ManagedProcess
-from tests.workflow.conftest import WorkflowStack, start_workflow_stack
+from cookbook.processes import ManagedProcess, wait_until
+from tests.stacks import SidecarStack as WorkflowStack
+from tests.workflow.conftest import start_workflow_stack
 
 WORKER = Path(__file__).with_name("worker_app.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,15 +37,8 @@ def start_worker(stack: WorkflowStack) -> ManagedProcess:
     return worker
 
 
-def wait_until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-
-
 def begin(stack: WorkflowStack, instance: str) -> wf.DaprWorkflowClient:
-    client = stack.client()
+    client = stack.workflow_client()
     client.schedule_new_workflow("crashy", instance_id=instance)
     wait_until(lambda: stack.redis.get(f"count:{instance}") == b"1")  # slow_step is running
     return client
@@ -53,7 +46,7 @@ def begin(stack: WorkflowStack, instance: str) -> wf.DaprWorkflowClient:
 
 def finish(stack: WorkflowStack, instance: str) -> wf.WorkflowState:
     stack.redis.set(f"release:{instance}", 1)
-    client = stack.client()
+    client = stack.workflow_client()
     state = client.wait_for_workflow_completion(instance, timeout_in_seconds=60)
     assert state is not None and state.instance_id == instance
     assert state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details

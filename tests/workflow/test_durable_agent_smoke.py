@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cookbook.llm import ScriptedChatClient, read_call_log
-from tests.workflow.conftest import WorkflowStack
+from tests.stacks import SidecarStack as WorkflowStack
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -50,7 +50,7 @@ def test_durable_agent_run_with_one_tool_call(wf_stack: WorkflowStack, tmp_path:
     assert "sunny in Paris" in json.dumps(final)
     turns = [c for c in read_call_log(log) if c["kind"] == "turn"]
     assert [t["turn"] for t in turns] == [0, 1]
-    state = wf_stack.client().get_workflow_state("smoke-1")
+    state = wf_stack.workflow_client().get_workflow_state("smoke-1")
     assert state.runtime_status == wf.WorkflowStatus.COMPLETED
     entry = json.loads(wf_stack.redis.hget("wfapp||weatheragent:_workflow_smoke-1", "data"))
     roles = [m["role"] for m in entry["messages"]]

@@ -10,7 +10,7 @@ from typing import Iterator
 import dapr.ext.workflow as wf
 import pytest
 
-from tests.workflow.conftest import WorkflowStack
+from tests.stacks import SidecarStack as WorkflowStack
 
 calls: dict[str, int] = {}
 
@@ -99,7 +99,7 @@ def iid() -> str:
 
 
 def run(stack: WorkflowStack, name: str, payload: object = None, timeout: int = 30) -> wf.WorkflowState:
-    client = stack.client()
+    client = stack.workflow_client()
     instance = client.schedule_new_workflow(name, input=payload, instance_id=iid())
     state = client.wait_for_workflow_completion(instance, timeout_in_seconds=timeout)
     assert state is not None
@@ -137,7 +137,7 @@ def test_H_durable_timer(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -
 
 
 def test_H3_4_external_event(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
-    client = wf_stack.client()
+    client = wf_stack.workflow_client()
     instance = client.schedule_new_workflow("approval", instance_id=iid())
     client.wait_for_workflow_start(instance, timeout_in_seconds=10)
     assert client.get_workflow_state(instance).runtime_status == wf.WorkflowStatus.RUNNING
@@ -151,7 +151,7 @@ def test_H3_4_external_event(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntim
 def test_H_child_workflows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
     state = run(wf_stack, "parent")
     assert json.loads(state.serialized_output) == 25
-    child = wf_stack.client().get_workflow_state(f"{state.instance_id}-explicit")
+    child = wf_stack.workflow_client().get_workflow_state(f"{state.instance_id}-explicit")
     assert child is not None and child.runtime_status == wf.WorkflowStatus.COMPLETED
 
 
@@ -178,7 +178,7 @@ def test_H_continue_as_new(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime)
 
 
 def test_H3_4_terminate_suspend_resume_purge(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
-    client = wf_stack.client()
+    client = wf_stack.workflow_client()
     paused = client.schedule_new_workflow("approval", instance_id=iid())
     client.wait_for_workflow_start(paused, timeout_in_seconds=10)
     client.pause_workflow(paused)
@@ -200,7 +200,7 @@ def test_H3_4_terminate_suspend_resume_purge(wf_stack: WorkflowStack, runtime: w
 
 
 def test_H3_1_reusing_an_active_instance_id_fails(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
-    client = wf_stack.client()
+    client = wf_stack.workflow_client()
     instance = client.schedule_new_workflow("approval", instance_id=iid())
     with pytest.raises(Exception, match="already exists"):
         client.schedule_new_workflow("approval", instance_id=instance)
