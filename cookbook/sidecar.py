@@ -101,6 +101,7 @@ class Sidecar:
         self.run_dir = Path(self.run_dir)
         self.runtime_used, self.binaries = choose_runtime(self.runtime)
         self.http_port, self.grpc_port, self.placement_port, self.scheduler_port = self.ports.take_many(4)
+        self.metrics_port = self.ports.take() if self.binaries is not None else None
         self.helpers: list[ManagedProcess] = []
         if self.binaries is not None:
             self.helpers = self._daprd_helpers(self.binaries)
@@ -136,8 +137,7 @@ class Sidecar:
 
     def argv(self) -> list[str]:
         if self.binaries is not None:
-            metrics = self.ports.take()
-            return [str(self.binaries.daprd), *self.daprd_flags(), "--enable-metrics=false", "--metrics-port", str(metrics)]
+            return [str(self.binaries.daprd), *self.daprd_flags(), "--enable-metrics=false", "--metrics-port", str(self.metrics_port)]
         return [sys.executable, "-m", "localdapr", *self.daprd_flags()]
 
     def _daprd_helpers(self, binaries: DaprBinaries) -> list[ManagedProcess]:

@@ -219,8 +219,9 @@ class WorkflowEngine:
             state, stored = await storage.load(iid)
             remove = [rid] if rid else []
             if create:
-                if state.exists and not state.terminal:
-                    await storage.reminders.remove(rid) if rid else None
+                if state.exists and not state.terminal:  # already started: the delivery is done
+                    if rid:
+                        await storage.reminders.remove(rid)
                     return True
                 state = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1)
                 await storage.save(state, stored, SavePlan(add=[self._run_reminder(iid)], remove=remove), history_from=0)
