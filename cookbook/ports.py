@@ -9,9 +9,12 @@ service starts, not as a confusing error inside it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 NOTEBOOK_BLOCK_BASE = 20000
 NOTEBOOK_BLOCK_SIZE = 100
@@ -58,13 +61,37 @@ def notebook_block(number: int) -> PortBlock:
     return PortBlock(NOTEBOOK_BLOCK_BASE + NOTEBOOK_BLOCK_SIZE * number, NOTEBOOK_BLOCK_SIZE)
 
 
-def free_port_block(size: int = 20) -> PortBlock:
-    """A block for tests: from 24000-31999, offset by pid so parallel pytest processes differ."""
+# Blocks this process holds. A free-port check alone races with another test process that
+# checked the same block but has not bound it yet, so each block is also claimed with an
+# exclusive lock file, held until this process exits (the OS drops it even after SIGKILL).
+_LOCK_DIR = Path(tempfile.gettempdir()) / "cookbook-port-locks"
+_held: list[int] = []
+
+
+def _claim(base: int) -> bool:
+    _LOCK_DIR.mkdir(exist_ok=True)
+    fd = os.open(_LOCK_DIR / f"{base}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _held.append(fd)
+    return True
+
+
+TEST_BLOCK_SIZE = 40  # one grid for every test block, so a lock per block base is exact
+
+
+def free_port_block(size: int = TEST_BLOCK_SIZE) -> PortBlock:
+    """A block for tests from 24000-31999: not locked by another process and free right now."""
+    if size > TEST_BLOCK_SIZE:
+        raise ValueError(f"test port blocks hold at most {TEST_BLOCK_SIZE} ports")
     lo, hi = TEST_RANGE
-    slots = (hi - lo) // size
-    start = (os.getpid() * 7) % slots
+    slots = (hi - lo) // TEST_BLOCK_SIZE
+    seed = int(os.environ.get("COOKBOOK_PORT_SEED") or os.getpid() * 7)  # where the search starts
     for i in range(slots):
-        base = lo + ((start + i) % slots) * size
-        if all(is_port_free(p) for p in range(base, base + size)):
+        base = lo + ((seed + i) % slots) * TEST_BLOCK_SIZE
+        if all(is_port_free(p) for p in range(base, base + size)) and _claim(base):
             return PortBlock(base, size)
     raise RuntimeError("no free port block in the test range 24000-31999")

@@ -144,3 +144,15 @@ def test_nothing_survives_an_nbmake_cell_timeout(tmp_path: Path, ports: PortBloc
     gone = psutil.wait_procs([psutil.Process(redis_pid)], timeout=10)[1] == [] if psutil.pid_exists(redis_pid) else True
     assert gone
     assert is_port_free(port)
+
+
+def test_test_port_blocks_are_not_shared_between_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two test processes starting their search at the same block never both get it, even
+    though neither has bound a port yet (the lock file decides, not the bind check)."""
+    from cookbook.ports import free_port_block
+
+    monkeypatch.setenv("COOKBOOK_PORT_SEED", "4242")
+    mine = free_port_block()
+    code = "from cookbook.ports import free_port_block; print(free_port_block().base)"
+    theirs = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=os.environ).stdout)
+    assert theirs != mine.base
