@@ -7,6 +7,8 @@ sidecar at start-up with a message naming the component and its file, not at the
 
 from __future__ import annotations
 
+import os
+
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
@@ -76,6 +78,7 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
         db = int(db_raw)
     except ValueError:
         raise ComponentError(f"{spec.where()}: redisDB '{db_raw}' is not an integer") from None
+    read_timeout = _duration_seconds(spec.meta("readTimeout"), None)
     kwargs: dict[str, object] = {
         "host": host,
         "port": port,
@@ -83,7 +86,7 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
         "password": spec.meta("redisPassword") or None,
         "username": spec.meta("redisUsername") or None,
         "socket_connect_timeout": _duration_seconds(spec.meta("dialTimeout"), 5.0),
-        "socket_timeout": _duration_seconds(spec.meta("readTimeout"), None),
+        "socket_timeout": read_timeout,
         # go-redis style retries: redisMaxRetries (3) with 8 ms .. redisMaxRetryInterval (512 ms)
         # backoff, so a Redis restart is ridden out but a dead Redis fails start-up quickly.
         "retry": Retry(
@@ -93,8 +96,17 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
     }
     if is_truthy(spec.meta("enableTLS", "false")):
         # daprd uses TLS with certificate verification disabled (InsecureSkipVerify), spec C.7.
-        kwargs.update(ssl=True, ssl_cert_reqs=None, ssl_check_hostname=False)
-    return aioredis.Redis(**kwargs)  # type: ignore[arg-type]
+        kwargs.update(connection_class=aioredis.SSLConnection, ssl_cert_reqs="none", ssl_check_hostname=False)
+    # go-redis pools: poolSize connections (10 per CPU by default) and a caller that finds them all
+    # busy *waits* up to poolTimeout (readTimeout + 1 s, readTimeout defaulting to 3 s) instead of
+    # failing at once, as redis-py's default pool does past 100 connections. A 100-activity
+    # fan-out fires 100 reminders together; they must queue, not error.
+    pool = aioredis.BlockingConnectionPool(
+        max_connections=_int(spec, "poolSize", 10 * (os.cpu_count() or 1)),
+        timeout=_duration_seconds(spec.meta("poolTimeout"), (read_timeout or 3.0) + 1.0),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
 async def connect(spec: ComponentSpec) -> aioredis.Redis:

@@ -53,7 +53,8 @@ class WorkflowEngine:
         self.reminders: Reminders | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._changed = asyncio.Condition()
-        self.streams.on_connect.append(lambda: self.reminders.wake() if self.reminders else None)
+        self._background: set[asyncio.Task[None]] = set()
+        self.streams.on_connect.append(self._worker_connected)
 
     # ---- lifecycle hooks (runtime.services) -----------------------------------------------------
     async def start(self) -> None:
@@ -65,6 +66,12 @@ class WorkflowEngine:
         self.reminders.handler = self._handle
         self.storage = WorkflowStorage(store, self.runtime.app_id, self.runtime.namespace_or_default, self.reminders)
         self.reminders.start()
+
+    def _worker_connected(self) -> None:
+        if self.reminders is not None:
+            task = asyncio.get_running_loop().create_task(self.reminders.retry_now())
+            self._background.add(task)  # the loop keeps only a weak reference to tasks
+            task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
         if self.reminders is not None:

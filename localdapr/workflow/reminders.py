@@ -7,7 +7,9 @@ Redis, under keys daprd never uses (``localdapr||<app>||reminders``: a sorted se
 time in ms, plus a hash of their payloads), written in the same MULTI as the workflow state they
 belong to. A due reminder is handed to the engine; if the step fails (no worker connected, the
 worker or its stream died) it is retried one second later, forever, as daprd's failure policy
-does. At-least-once: a step may run again after a crash, never zero times.
+does, and at once when a worker (re)connects: a sidecar restarted under a waiting worker should
+not add a retry interval on top of the worker's own reconnect backoff. At-least-once: a step may
+run again after a crash, never zero times.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Reminders:
         self.hkey = f"localdapr||{app_id}||reminders||data"
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
+        self._retrying: set[str] = set()  # failed steps waiting out RETRY_SECONDS
         self._task: asyncio.Task[None] | None = None
         self.handler: Callable[[str, dict[str, Any]], Awaitable[bool]] | None = None
 
@@ -86,6 +89,17 @@ class Reminders:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def retry_now(self) -> None:
+        """Make every step that is waiting to be retried due now (a worker has just connected).
+
+        Only failed steps are moved: a timer that is not due yet keeps its time.
+        """
+        ids, self._retrying = list(self._retrying), set()
+        if ids:
+            now_ms = int(time.time() * 1000)
+            await self.client.zadd(self.zkey, {rid: now_ms for rid in ids}, xx=True)
+        self.wake()
 
     # ---- the loop that fires them --------------------------------------------------------------
     def start(self) -> None:
@@ -140,10 +154,13 @@ class Reminders:
             log.warning("reminder %s failed; retrying in %ss", rid, RETRY_SECONDS, exc_info=True)
         finally:
             self._inflight.discard(rid)
-            if not ok:
+            if ok:
+                self._retrying.discard(rid)
+            else:
                 try:
                     # Still pending: due again after the retry interval (only if it still exists).
                     await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
+                    self._retrying.add(rid)
                 except Exception:  # noqa: BLE001
                     pass
             self.wake()

@@ -59,6 +59,7 @@ def write_resources(folder: Path, redis_addr: str) -> None:
         component("custom", "state.redis", {"redisHost": redis_addr, "keyPrefix": "MyShared"}),
         component("ttlstore", "state.redis", {"redisHost": redis_addr, "ttlInSeconds": "100", "keyPrefix": "name"}),
         component("otherapp", "state.redis", {"redisHost": redis_addr}, extra="scopes:\n- someone-else\n"),
+        component("smallpool", "state.redis", {"redisHost": redis_addr, "poolSize": "2"}),
     ]
     (folder / "more.yaml").write_text("---\n".join(docs))
 

@@ -229,6 +229,21 @@ def test_C5_3_transaction_has_no_rollback(dapr: Dapr) -> None:
     assert r.status_code == 400 and r.json()["errorCode"] == "ERR_NOT_SUPPORTED_STATE_OPERATION"
 
 
+# ---- C7: component metadata --------------------------------------------------------------
+@pytest.mark.parametrize("store", ["statestore", "smallpool"])
+def test_C7_pool_callers_wait_for_a_free_connection(dapr: Dapr, store: str) -> None:
+    """go-redis semantics: more concurrent commands than ``poolSize`` queue (up to poolTimeout).
+
+    A bulk get reads its keys concurrently; 300 keys is more than the default pool (10 per CPU)
+    and far more than ``poolSize: "2"``; every key must still come back, none as an error.
+    """
+    keys = [k() for _ in range(300)]
+    with dapr.client() as c:
+        c.save_bulk_state(store, [StateItem(key, f"v{i}") for i, key in enumerate(keys)])
+        items = c.get_bulk_state(store, keys, parallelism=1).items
+    assert [(i.key, i.data, i.error) for i in items] == [(key, f"v{n}".encode(), "") for n, key in enumerate(keys)]
+
+
 # ---- D: API surface ----------------------------------------------------------------------
 def test_D1_unknown_and_out_of_scope_store_is_not_found(dapr: Dapr) -> None:
     for store in ("nosuchstore", "otherapp"):

@@ -1,0 +1,56 @@
+"""The reminder store (the local stand-in for daprd's Scheduler), on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from cookbook.ports import free_port_block
+from cookbook.redis_server import RedisServer
+from localdapr.workflow.reminders import RETRY_SECONDS, Reminder, Reminders
+
+
+def test_failed_steps_are_retried_at_once_when_a_worker_connects() -> None:
+    """A step that failed (no worker) waits RETRY_SECONDS, unless a worker connects first;
+    a timer that is simply not due yet keeps its time."""
+    ports = free_port_block(2)
+    server = RedisServer(port=ports.take(), workdir=Path(tempfile.mkdtemp(prefix="reminders-"))).start()
+
+    async def scenario() -> None:
+        client = aioredis.Redis(host="127.0.0.1", port=server.port)
+        calls: list[str] = []
+
+        async def no_worker(rid: str, payload: dict[str, Any]) -> bool:
+            calls.append(rid)
+            return False
+
+        reminders = Reminders(client, "app")
+        reminders.handler = no_worker
+        timer_due = int((time.time() + 60) * 1000)
+        await reminders.add(Reminder.now("act||i||1||1", {"kind": "activity"}))
+        await reminders.add(Reminder("timer||i||2", timer_due, {"kind": "timer"}))
+
+        before = time.time()
+        await reminders._fire("act||i||1||1")
+        assert calls == ["act||i||1||1"]
+        retry_at = await client.zscore(reminders.zkey, "act||i||1||1")
+        assert retry_at >= int(before * 1000) + RETRY_SECONDS * 1000  # waiting out the retry interval
+
+        await reminders.retry_now()
+        assert await client.zscore(reminders.zkey, "act||i||1||1") <= time.time() * 1000  # due now
+        assert await client.zscore(reminders.zkey, "timer||i||2") == timer_due  # untouched
+
+        await reminders.remove("act||i||1||1")
+        await reminders.retry_now()  # a step that finished meanwhile is not brought back
+        assert await client.zscore(reminders.zkey, "act||i||1||1") is None
+        await client.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
