@@ -29,7 +29,7 @@ def test_F1_publish_writes_a_cloudevent_to_the_stream(ps_stack: PubSubStack) -> 
     assert r.status_code == 404 and r.json()["errorCode"] == "ERR_PUBSUB_NOT_FOUND"
 
 
-def test_F3_1_streaming_subscription_success_and_drop_to_dead_letter(ps_stack: PubSubStack) -> None:
+def test_F3_1_streaming_subscription_success_drop_and_retry(ps_stack: PubSubStack) -> None:
     with ps_stack.client() as c:
         sub = c.subscribe("messagepubsub", "orders", dead_letter_topic="orders-dead")
         try:
@@ -41,12 +41,18 @@ def test_F3_1_streaming_subscription_success_and_drop_to_dead_letter(ps_stack: P
             msg = sub.next_message()
             sub.respond_drop(msg)
             wait_until(lambda: ps_stack.redis.xlen("orders-dead") == 1)
+            # RETRY with no resiliency policy (Dapr 1.17): not redelivered, dead-lettered like DROP.
+            c.publish_event("messagepubsub", "orders", json.dumps({"n": 3}), data_content_type="application/json")
+            msg = sub.next_message()
+            assert msg.data() == {"n": 3}
+            sub.respond_retry(msg)
+            wait_until(lambda: ps_stack.redis.xlen("orders-dead") == 2)
             meta = httpx.get(f"http://127.0.0.1:{ps_stack.sidecar.http_port}/v1.0/metadata").json()
             assert {"pubsubname": "messagepubsub", "topic": "orders", "deadLetterTopic": "orders-dead", "type": "STREAMING"} in meta["subscriptions"]
         finally:
             sub.close()
-    dead = json.loads(ps_stack.redis.xrange("orders-dead")[0][1][b"data"])
-    assert dead["data"] == {"n": 2}
+    dead = [json.loads(fields[b"data"])["data"] for _, fields in ps_stack.redis.xrange("orders-dead")]
+    assert dead == [{"n": 2}, {"n": 3}]
     groups = ps_stack.redis.xinfo_groups("orders")
     assert [g["name"] for g in groups] == [b"psapp"] and groups[0]["pending"] == 0
 
