@@ -49,12 +49,14 @@ def run(notebooks: list[Path], build: Path, parameters: dict[str, str]) -> list[
 
 
 def format_table(rows: list[dict]) -> str:
-    header = f"{'notebook':<32} {'pattern':<34} {'runtime':<8} {'result':<6} {'total s':>8}  key timings (s)"
+    nb_w = max([len("notebook"), *(len(r["notebook"]) for r in rows)])
+    pat_w = max([len("pattern"), *(len(r["pattern"]) for r in rows)])
+    header = f"{'notebook':<{nb_w}} {'pattern':<{pat_w}} {'runtime':<8} {'result':<6} {'total s':>8}  key timings (s)"
     lines = [header, "-" * len(header)]
     for r in rows:
         timings = ", ".join(f"{k}={v}" for k, v in r["timings"].items())
         lines.append(
-            f"{r['notebook']:<32} {r['pattern'][:34]:<34} {r['runtime']:<8} {'PASS' if r['passed'] else 'FAIL':<6} {r['seconds']:>8.1f}  {timings}"
+            f"{r['notebook']:<{nb_w}} {r['pattern']:<{pat_w}} {r['runtime']:<8} {'PASS' if r['passed'] else 'FAIL':<6} {r['seconds']:>8.1f}  {timings}"
         )
         if r["error"]:
             lines.append(f"    error: {r['error']}")
