@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 
 from cookbook.ports import PortBlock
 from cookbook.redis_server import RedisServer
@@ -204,3 +205,26 @@ def test_C7_enable_tls_talks_tls_and_plain_tcp_to_a_tls_redis_fails_naming_the_c
             assert direct.hget("tls-app||k", "data") == b'{"secure":true}'
     finally:
         server.stop()
+
+
+def test_C7_redis_username_and_db(ports: PortBlock, tmp_path: Path, redis_server: RedisServer, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    """redisUsername/redisPassword authenticate as an ACL user (Redis >= 6); redisDB selects the
+    database every key of the store goes to."""
+    admin = redis_server.client()
+    admin.acl_setuser("agent", enabled=True, passwords=["+agent-pw"], keys=["*"], commands=["+@all"])
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "s.yaml").write_text(component("store", "state.redis", {"redisHost": redis_server.address, "redisUsername": "agent", "redisPassword": "agent-pw", "redisDB": "3"}))
+    sidecar = sidecar_factory("acl-app", res)
+    import httpx
+
+    assert httpx.post(f"http://127.0.0.1:{sidecar.http_port}/v1.0/state/store", json=[{"key": "k", "value": 1}]).status_code == 204
+    assert admin.exists("acl-app||k") == 0
+    with redis.Redis(host="127.0.0.1", port=redis_server.port, db=3) as db3:
+        assert db3.hgetall("acl-app||k") == {b"data": b"1", b"version": b"1"}
+
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "s.yaml").write_text(component("store", "state.redis", {"redisHost": redis_server.address, "redisUsername": "nobody", "redisPassword": "agent-pw"}))
+    out = run_to_exit(flags(ports, "a", wrong))
+    assert out.returncode == 1 and "component 'store'" in out.stderr and "redisUsername" in out.stderr
