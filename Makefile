@@ -24,8 +24,9 @@ cookbook: setup
 test: setup
 	$(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf build $(VENV)
