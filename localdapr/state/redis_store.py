@@ -9,8 +9,9 @@ that pass are applied even when another fails (spec C5.3) — reproduced on purp
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -78,6 +79,20 @@ def validate_options(concurrency: str, consistency: str) -> None:
         raise StoreError(f"unrecognized consistency model '{consistency}'")
 
 
+def _unavailable(exc: rexc.RedisError) -> StoreError:
+    """Redis unreachable, timing out or refusing: a StoreError, which the API layer turns into
+    daprd's ERR_STATE_* code naming the store, instead of an unexpected exception."""
+    return StoreError(f"{type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except rexc.RedisError as exc:
+        raise _unavailable(exc) from exc
+
+
 class RedisStateStore:
     """One ``state.redis`` component."""
 
@@ -120,8 +135,11 @@ class RedisStateStore:
             fields = await self.client.hgetall(key)
         except rexc.ResponseError:
             # Not a hash (e.g. a plain string from an old writer): value without ETag (spec C1.2).
-            value = await self.client.get(key)
+            with _store_errors():
+                value = await self.client.get(key)
             return GetResponse(data=value, etag=None)
+        except rexc.RedisError as exc:
+            raise _unavailable(exc) from exc
         if not fields:
             return GetResponse(data=None)
         if b"data" not in fields or b"version" not in fields:
@@ -140,7 +158,10 @@ class RedisStateStore:
             if request.etag:
                 raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
             raise StoreError(f"failed to set key {request.key}: {exc}") from exc
-        await self._apply_ttl(self.client, request.key, ttl)
+        except rexc.RedisError as exc:
+            raise _unavailable(exc) from exc
+        with _store_errors():
+            await self._apply_ttl(self.client, request.key, ttl)
         return str(version)
 
     @staticmethod
@@ -159,6 +180,8 @@ class RedisStateStore:
             await self._delete(keys=[request.key], args=[expected])
         except rexc.ResponseError as exc:
             raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
+        except rexc.RedisError as exc:
+            raise _unavailable(exc) from exc
 
     async def multi(self, operations: list[TransactionOperation], metadata: dict[str, str] | None = None) -> None:
         """All operations in one MULTI/EXEC; no rollback; the first error is reported (spec C5.3)."""
@@ -180,7 +203,8 @@ class RedisStateStore:
                 pipe.eval(DELETE_SCRIPT, 1, req.key, req.etag or "0")
             else:
                 raise StoreError(f"operation type {op.operation} not supported")
-        results = await pipe.execute(raise_on_error=False)
+        with _store_errors():
+            results = await pipe.execute(raise_on_error=False)
         for result in results:
             if isinstance(result, Exception):
                 raise StoreError(str(result))
@@ -188,7 +212,8 @@ class RedisStateStore:
     async def keys_like(self, pattern: str) -> list[str]:
         """SQL LIKE -> glob, full SCAN (spec C6.4); used to list workflow instances."""
         glob = pattern.replace("%", "*").replace("_", "?")
-        found = [k.decode() async for k in self.client.scan_iter(match=glob, count=1000)]
+        with _store_errors():
+            found = [k.decode() async for k in self.client.scan_iter(match=glob, count=1000)]
         return sorted(found)
 
     async def close(self) -> None:

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grpc
 import pytest
 import redis
 
 from cookbook.ports import PortBlock
 from cookbook.redis_server import RedisServer
+from cookbook.services import use_sidecar_in_this_process
 from tests.conformance.conftest import component
 
 
@@ -228,3 +230,36 @@ def test_C7_redis_username_and_db(ports: PortBlock, tmp_path: Path, redis_server
     (wrong / "s.yaml").write_text(component("store", "state.redis", {"redisHost": redis_server.address, "redisUsername": "nobody", "redisPassword": "agent-pw"}))
     out = run_to_exit(flags(ports, "a", wrong))
     assert out.returncode == 1 and "component 'store'" in out.stderr and "redisUsername" in out.stderr
+
+
+def test_C7_redis_down_is_an_error_naming_the_store_and_nothing_is_lost(ports: PortBlock, tmp_path: Path, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    """While Redis is down every state call fails with daprd's code and the store's name, the
+    sidecar stays up, and once Redis is back (AOF on) everything saved before is there."""
+    from dapr.clients import DaprClient
+    from dapr.clients.exceptions import DaprGrpcError
+
+    server = RedisServer(port=ports.take(), workdir=tmp_path / "redis", appendonly=True).start()
+    try:
+        res = tmp_path / "res"
+        res.mkdir()
+        (res / "s.yaml").write_text(component("orders", "state.redis", {"redisHost": server.address}))
+        sidecar = sidecar_factory("down-app", res)
+        use_sidecar_in_this_process(sidecar)  # the SDK's health check reads the HTTP port from settings
+        with DaprClient(address=f"127.0.0.1:{sidecar.grpc_port}") as c:
+            c.save_state("orders", "o1", "paid")
+            server.kill()
+            with pytest.raises(DaprGrpcError) as get_err:
+                c.get_state("orders", "o1")
+            with pytest.raises(DaprGrpcError) as save_err:
+                c.save_state("orders", "o2", "new")
+            assert get_err.value.code() == grpc.StatusCode.INTERNAL and get_err.value.error_code() == "ERR_STATE_GET"
+            assert "fail to get o1 from state store orders" in get_err.value.details()
+            assert save_err.value.error_code() == "ERR_STATE_SAVE" and "orders" in save_err.value.details()
+            assert sidecar.process.alive
+            server.restart(kill=False)
+            got = c.get_state("orders", "o1")
+            assert (got.data, got.etag) == (b"paid", "1")
+            c.save_state("orders", "o2", "new")  # the same client, the same sidecar: writes work again
+        assert server.client().hget("down-app||o2", "data") == b"new"
+    finally:
+        server.stop()

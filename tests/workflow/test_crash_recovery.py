@@ -107,3 +107,27 @@ def test_H3_6_redis_restart_with_aof(stack: WorkflowStack) -> None:
         assert stack.redis.get("prep:r1") == b"1"
     finally:
         worker.terminate()
+
+
+@pytest.mark.parametrize("stack", [True], indirect=True)
+def test_H_redis_down_is_a_clear_error_and_loses_nothing(stack: WorkflowStack) -> None:
+    """With the actor store's Redis down, starting a workflow fails with INTERNAL naming the
+    store (not an unexpected exception); the instance started before is intact afterwards."""
+    from datetime import datetime, timedelta, timezone
+
+    import grpc
+
+    client = stack.workflow_client()
+    # Scheduled for later, so the call returns without waiting for a first turn (no worker here).
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    client.schedule_new_workflow("crashy", instance_id="before-outage", start_at=later)
+    stack.redis_server.kill()
+    with pytest.raises(grpc.RpcError) as err:
+        client.schedule_new_workflow("crashy", instance_id="during-outage", start_at=later)
+    assert err.value.code() == grpc.StatusCode.INTERNAL
+    assert "actor state store statestore is unavailable" in err.value.details()
+    assert stack.sidecar.process.alive
+    stack.redis_server.restart(kill=False)
+    state = client.get_workflow_state("before-outage")
+    assert state is not None and state.instance_id == "before-outage"
+    assert client.get_workflow_state("during-outage") is None
