@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import dapr.ext.workflow as wf
+import httpx
 import pytest
 
 from cookbook.processes import ManagedProcess, wait_until
@@ -126,6 +127,12 @@ def test_H_redis_down_is_a_clear_error_and_loses_nothing(stack: WorkflowStack) -
         client.schedule_new_workflow("crashy", instance_id="during-outage", start_at=later)
     assert err.value.code() == grpc.StatusCode.INTERNAL
     assert "actor state store statestore is unavailable" in err.value.details()
+    base = f"http://127.0.0.1:{stack.sidecar.http_port}/v1.0/workflows/dapr"
+    got = httpx.get(f"{base}/before-outage")
+    assert got.status_code == 500 and got.json()["errorCode"] == "ERR_GET_WORKFLOW"
+    assert got.json()["message"].startswith("error while getting workflow info on instance 'before-outage': ")
+    started = httpx.post(f"{base}/crashy/start?instanceID=http-during-outage")
+    assert started.status_code == 500 and started.json()["errorCode"] == "ERR_START_WORKFLOW"
     assert stack.sidecar.process.alive
     stack.redis_server.restart(kill=False)
     state = client.get_workflow_state("before-outage")

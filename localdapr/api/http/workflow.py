@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any, Awaitable, Callable
+
 import grpc
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 
 from localdapr.errors import DaprError
+from localdapr.state.errors import StoreError
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.runtimestate import event, sv
 
@@ -82,11 +87,33 @@ async def purge(instance_id: str, request: Request) -> Response:
     return Response(status_code=202)
 
 
+def _store_failures(code: str, message: str) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+    """The actor state store failing (Redis down, refusing) becomes daprd's 500 for this route,
+    e.g. ERR_START_WORKFLOW "error starting workflow 'x': ...", instead of a bare 500."""
+
+    def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return await handler(*args, **kwargs)
+            except (StoreError, RedisError) as exc:
+                target = kwargs.get("name") or kwargs.get("instance_id", "")
+                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(target, exc)) from exc
+
+        return wrapper
+
+    return wrap
+
+
+_ROUTES = [  # path, handler, daprd's error for a store failure (pkg/messages)
+    ("/{name}/start", start, "ERR_START_WORKFLOW", "error starting workflow '{}': {}"),
+    ("/{instance_id}", get, "ERR_GET_WORKFLOW", "error while getting workflow info on instance '{}': {}"),
+    ("/{instance_id}/raiseEvent/{event_name}", raise_event, "ERR_RAISE_EVENT_WORKFLOW", "error raising event on workflow '{}': {}"),
+    ("/{instance_id}/terminate", terminate, "ERR_TERMINATE_WORKFLOW", "error terminating workflow '{}': {}"),
+    ("/{instance_id}/pause", pause, "ERR_PAUSE_WORKFLOW", "error pausing workflow '{}': {}"),
+    ("/{instance_id}/resume", resume, "ERR_RESUME_WORKFLOW", "error resuming workflow '{}': {}"),
+    ("/{instance_id}/purge", purge, "ERR_PURGE_WORKFLOW", "error purging workflow '{}': {}"),
+]
 for _prefix in PREFIXES:
-    router.add_api_route(_prefix + "/{name}/start", start, methods=["POST"])
-    router.add_api_route(_prefix + "/{instance_id}", get, methods=["GET"])
-    router.add_api_route(_prefix + "/{instance_id}/raiseEvent/{event_name}", raise_event, methods=["POST"])
-    router.add_api_route(_prefix + "/{instance_id}/terminate", terminate, methods=["POST"])
-    router.add_api_route(_prefix + "/{instance_id}/pause", pause, methods=["POST"])
-    router.add_api_route(_prefix + "/{instance_id}/resume", resume, methods=["POST"])
-    router.add_api_route(_prefix + "/{instance_id}/purge", purge, methods=["POST"])
+    for _path, _handler, _code, _message in _ROUTES:
+        router.add_api_route(_prefix + _path, _store_failures(_code, _message)(_handler), methods=["GET" if _handler is get else "POST"])
