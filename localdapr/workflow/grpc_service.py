@@ -8,12 +8,11 @@ from typing import Any, AsyncIterator
 
 import grpc
 from google.protobuf import empty_pb2
-from redis.exceptions import RedisError
 
 from localdapr.api.grpc.base import abort
 from localdapr.errors import DaprError, not_supported
 from localdapr.runtime import Runtime
-from localdapr.state.errors import StoreError
+from localdapr.state.errors import STORE_FAILURES
 from localdapr.workflow.engine import WorkflowEngine
 from localdapr.workflow.protos import TERMINAL, history, orchestration, service, service_grpc
 from localdapr.workflow.runtimestate import event, sv
@@ -35,7 +34,7 @@ class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
             return await coro
         except DaprError as err:
             await abort(context, err)
-        except (StoreError, RedisError) as exc:  # the actor state store's Redis is down or refusing
+        except STORE_FAILURES as exc:  # the actor state store's Redis is down or refusing
             store = self.engine.runtime.actor_state_store
             name = store.name if store is not None else "?"
             await context.abort(grpc.StatusCode.INTERNAL, f"workflow state in actor state store {name} is unavailable: {exc}")

@@ -8,10 +8,9 @@ from typing import Any, Awaitable, Callable
 import grpc
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
 
 from localdapr.errors import DaprError
-from localdapr.state.errors import StoreError
+from localdapr.state.errors import STORE_FAILURES
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.runtimestate import event, sv
 
@@ -96,7 +95,7 @@ def _store_failures(code: str, message: str) -> Callable[[Callable[..., Awaitabl
         async def wrapper(*args: Any, **kwargs: Any) -> Response:
             try:
                 return await handler(*args, **kwargs)
-            except (StoreError, RedisError) as exc:
+            except STORE_FAILURES as exc:
                 target = kwargs.get("name") or kwargs.get("instance_id", "")
                 raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(target, exc)) from exc
 
