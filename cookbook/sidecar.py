@@ -1,7 +1,8 @@
 """Start a Dapr sidecar for a notebook: the real ``daprd`` when installed, else ``localdapr``.
 
 Both get the same daprd flags, so a notebook does not care which one runs. Discovery order for
-daprd: ``DAPRD`` env var, ``daprd`` on PATH, ``$DAPR_RUNTIME_PATH/.dapr/bin`` or ``~/.dapr/bin``
+daprd: ``DAPRD`` env var, ``daprd`` on PATH, the project's own build folder ``.dapr/bin`` (what
+``make daprd`` builds from the Go module), ``$DAPR_RUNTIME_PATH/.dapr/bin`` or ``~/.dapr/bin``
 (the layout ``dapr init --slim`` writes, spec J4). With real daprd, ``scheduler`` and
 ``placement`` from the same folder start first, each with its own health and metrics ports
 (their defaults collide on one host, spec J2). ``DAPR_RUNTIME=auto|daprd|local`` forces a choice.
@@ -18,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import yaml
 from cookbook.ports import PortBlock
 from cookbook.processes import ManagedProcess
 
 RUNTIMES = ("auto", "daprd", "local")
+# Where scripts/build-daprd.sh (``make daprd``) puts daprd, placement and scheduler.
+PROJECT_DAPR_BIN = Path(__file__).resolve().parents[1] / ".dapr" / "bin"
 
 
 class SidecarNotFound(RuntimeError):
@@ -44,6 +48,7 @@ def find_daprd(env: dict[str, str] | None = None) -> DaprBinaries | None:
     on_path = shutil.which("daprd", path=env.get("PATH"))
     if on_path:
         candidates.append(Path(on_path))
+    candidates.append(PROJECT_DAPR_BIN / "daprd")
     root = Path(env["DAPR_RUNTIME_PATH"]) if env.get("DAPR_RUNTIME_PATH") else Path(env.get("HOME", str(Path.home())))
     candidates.append(root / ".dapr" / "bin" / "daprd")
     for daprd in candidates:
@@ -101,7 +106,9 @@ class Sidecar:
         self.run_dir = Path(self.run_dir)
         self.runtime_used, self.binaries = choose_runtime(self.runtime)
         self.http_port, self.grpc_port, self.placement_port, self.scheduler_port = self.ports.take_many(4)
-        self.metrics_port = self.ports.take() if self.binaries is not None else None
+        # daprd only: metrics (disabled, but its port is still bound-checked) and the internal
+        # gRPC port (daprd picks a random ephemeral one otherwise).
+        self.metrics_port, self.internal_grpc_port = self.ports.take_many(2) if self.binaries is not None else (None, None)
         self.helpers: list[ManagedProcess] = []
         if self.binaries is not None:
             self.helpers = self._daprd_helpers(self.binaries)
@@ -135,12 +142,47 @@ class Sidecar:
             flags += ["--config", str(self.config)]
         return flags + list(self.extra_args)
 
+    def daprd_config(self) -> Path:
+        """The Configuration daprd gets: the caller's (if any) plus file-based name resolution.
+
+        Why: in self-hosted mode daprd defaults to mDNS name resolution, which announces every
+        app by multicast on the machine's network interfaces. The cookbook keeps all traffic on
+        127.0.0.1, so daprd resolves app ids through a SQLite file in the run directory instead
+        (``nameResolution: sqlite``, what Dapr documents for several apps on one host). A
+        ``nameResolution`` the caller set is kept as is.
+        """
+        doc: dict = yaml.safe_load(Path(self.config).read_text()) if self.config is not None else {}
+        doc = doc or {"apiVersion": "dapr.io/v1alpha1", "kind": "Configuration", "metadata": {"name": "cookbook"}}
+        spec = doc.setdefault("spec", {}) or {}
+        doc["spec"] = spec
+        spec.setdefault("nameResolution", {
+            "component": "sqlite", "version": "v1",
+            "configuration": {"connectionString": str(self.run_dir / "name-resolution.db")},
+        })
+        path = self.run_dir / "daprd-config.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return path
+
     def argv(self) -> list[str]:
         if self.binaries is not None:
-            return [str(self.binaries.daprd), *self.daprd_flags(), "--enable-metrics=false", "--metrics-port", str(self.metrics_port)]
+            flags = self.daprd_flags()
+            if "--config" in flags:
+                del flags[flags.index("--config") : flags.index("--config") + 2]
+            return [
+                str(self.binaries.daprd), *flags, "--config", str(self.daprd_config()),
+                "--enable-metrics=false", "--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1",
+                "--dapr-internal-grpc-port", str(self.internal_grpc_port), "--dapr-internal-grpc-listen-address", "127.0.0.1",
+            ]
         return [sys.executable, "-m", "localdapr", *self.daprd_flags()]
 
     def _daprd_helpers(self, binaries: DaprBinaries) -> list[ManagedProcess]:
+        """placement and scheduler for this sidecar, every listener on 127.0.0.1 and a block port.
+
+        Their defaults would collide when two notebooks run side by side: placement's raft peer
+        (127.0.0.1:8201), scheduler's embedded etcd (2379 client, 2380 peer), both healthz
+        servers (8080) and metrics (9090), and they listen on every interface.
+        """
         if not self.actors:
             return []
         missing = [n for n, p in (("scheduler", binaries.scheduler), ("placement", binaries.placement)) if p is None]
@@ -152,10 +194,21 @@ class Sidecar:
             ("placement", binaries.placement, self.placement_port),
         ):
             healthz, metrics = self.ports.take_many(2)
-            argv = [str(binary), "--port", str(port), "--healthz-port", str(healthz), "--metrics-port", str(metrics)]
+            argv = [
+                str(binary), "--port", str(port), "--listen-address", "127.0.0.1",
+                "--healthz-port", str(healthz), "--healthz-listen-address", "127.0.0.1",
+                "--enable-metrics=false", "--metrics-port", str(metrics), "--metrics-listen-address", "127.0.0.1",
+                "--log-level", self.log_level,
+            ]
             if name == "scheduler":
-                etcd_client = self.ports.take()
-                argv += ["--etcd-data-dir", str(self.run_dir / "scheduler-data"), "--etcd-client-port", str(etcd_client)]
+                etcd_client, etcd_peer = self.ports.take_many(2)
+                argv += [
+                    "--etcd-data-dir", str(self.run_dir / "scheduler-data"),
+                    "--etcd-client-port", str(etcd_client), "--etcd-client-listen-address", "127.0.0.1",
+                    "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{etcd_peer}",
+                ]
+            else:
+                argv += ["--initial-cluster", f"dapr-placement-0=127.0.0.1:{self.ports.take()}"]
             helpers.append(
                 ManagedProcess(
                     f"{name}:{self.app_id}",

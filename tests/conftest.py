@@ -18,6 +18,7 @@ from cookbook import processes
 from cookbook.ports import PortBlock, free_port_block
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
+from tests.runtimes import require_runtime, runtime_params
 
 # Kernels started by nbmake/papermill inherit this and record their processes here.
 _PIDFILES = Path(tempfile.mkdtemp(prefix="cookbook-pids-"))
@@ -36,13 +37,24 @@ def redis_server(ports: PortBlock, tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module", params=runtime_params())
+def dapr_runtime(request: pytest.FixtureRequest) -> str:
+    """The sidecar runtime of this test: every sidecar test runs on daprd and on localdapr.
+
+    Module-scoped so a module's shared stack starts once per runtime. A test that is about the
+    local sidecar alone overrides it with ``tests.runtimes.local_only``.
+    """
+    require_runtime(request.param)
+    return request.param
+
+
 @pytest.fixture
-def sidecar_factory(ports: PortBlock, tmp_path: Path) -> Iterator[Callable[..., Sidecar]]:
+def sidecar_factory(ports: PortBlock, tmp_path: Path, dapr_runtime: str) -> Iterator[Callable[..., Sidecar]]:
     started: list[Sidecar] = []
 
     def start(app_id: str, resources: Path | str | list[Path | str], *, wait: bool = True, **kwargs: object) -> Sidecar:
         paths = resources if isinstance(resources, list) else [resources]
-        sidecar = Sidecar(app_id, paths, ports, tmp_path / f"run-{app_id}-{len(started)}", runtime="local", **kwargs)  # type: ignore[arg-type]
+        sidecar = Sidecar(app_id, paths, ports, tmp_path / f"run-{app_id}-{len(started)}", runtime=dapr_runtime, **kwargs)  # type: ignore[arg-type]
         started.append(sidecar)
         if wait:
             sidecar.start()

@@ -1,4 +1,4 @@
-"""Redis + local sidecar stacks for building-block tests (one per module or per test)."""
+"""Redis + sidecar (daprd or local) stacks for building-block tests (one per module or per test)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from cookbook.sidecar import Sidecar
 
 @dataclass
 class SidecarStack:
+    runtime: str
     redis_server: RedisServer
     sidecar: Sidecar
     ports: PortBlock
@@ -47,17 +48,17 @@ class SidecarStack:
         self.redis_server.stop()
 
 
-def start_stack(app_id: str, write_resources: Callable[[Path, RedisServer], Path], *, appendonly: bool = False,
+def start_stack(app_id: str, write_resources: Callable[[Path, RedisServer], Path], runtime: str, *, appendonly: bool = False,
                 app_port: int | None = None) -> SidecarStack:
     tmp = Path(tempfile.mkdtemp(prefix=f"stack-{app_id}-"))
     ports = free_port_block(40)
     server = RedisServer(port=ports.take(), workdir=tmp / "redis", appendonly=appendonly).start()
     resources = write_resources(tmp / "resources", server)
-    sidecar = Sidecar(app_id, [resources], ports, tmp / "run", runtime="local", app_port=app_port)
+    sidecar = Sidecar(app_id, [resources], ports, tmp / "run", runtime=runtime, app_port=app_port)
     try:
         sidecar.start()
     except Exception:
         server.stop()
         raise
     use_sidecar_in_this_process(sidecar)
-    return SidecarStack(server, sidecar, ports, tmp)
+    return SidecarStack(runtime, server, sidecar, ports, tmp)

@@ -1,4 +1,4 @@
-"""One Redis + one local sidecar per test module, reached through the dapr SDK and plain HTTP."""
+"""One Redis + one sidecar (per runtime) per test module, reached through the dapr SDK and plain HTTP."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def component(name: str, ctype: str, metadata: dict[str, str], extra: str = "") 
 
 @dataclass
 class Dapr:
+    runtime: str
     sidecar: Sidecar
     redis: redis.Redis
     http: httpx.Client
@@ -65,16 +66,16 @@ def write_resources(folder: Path, redis_addr: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def dapr() -> Iterator[Dapr]:
+def dapr(dapr_runtime: str) -> Iterator[Dapr]:
     tmp = Path(tempfile.mkdtemp(prefix="conformance-"))
     ports = free_port_block(20)
     server = RedisServer(port=ports.take(), workdir=tmp / "redis").start()
     write_resources(tmp / "resources", server.address)
-    sidecar = Sidecar("conf-app", [tmp / "resources"], ports, tmp / "run", runtime="local")
+    sidecar = Sidecar("conf-app", [tmp / "resources"], ports, tmp / "run", runtime=dapr_runtime)
     try:
         sidecar.start()
         with httpx.Client(base_url=f"http://127.0.0.1:{sidecar.http_port}", timeout=10) as http:
-            yield Dapr(sidecar, server.client(), http, "conf-app")
+            yield Dapr(dapr_runtime, sidecar, server.client(), http, "conf-app")
     finally:
         sidecar.stop()
         server.stop()

@@ -12,6 +12,7 @@ from dapr.clients.grpc._request import TransactionalStateOperation, TransactionO
 from dapr.clients.grpc._state import Concurrency, StateItem, StateOptions
 
 from tests.conformance.conftest import Dapr
+from tests.runtimes import local_only
 
 
 def k() -> str:
@@ -297,6 +298,7 @@ def test_E3_metadata_lists_components_with_capabilities(dapr: Dapr) -> None:
     assert {comp.name for comp in meta.registered_components} == set(comps)
 
 
+@local_only("checks the local sidecar's own \"not supported\" answer")
 def test_unimplemented_calls_say_so(dapr: Dapr) -> None:
     r = dapr.http.post("/v1.0/invoke/other/method/x")
     assert r.status_code == 501 and "not supported by the local sidecar" in r.json()["message"]

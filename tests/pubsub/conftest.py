@@ -23,7 +23,7 @@ def write_resources(folder: Path, server: RedisServer, extra: str = "") -> Path:
 
 
 @pytest.fixture
-def ps_stack() -> Iterator[SidecarStack]:
-    stack = start_stack("psapp", write_resources)
+def ps_stack(dapr_runtime: str) -> Iterator[SidecarStack]:
+    stack = start_stack("psapp", write_resources, dapr_runtime)
     yield stack
     stack.stop()

@@ -30,7 +30,7 @@ scopes:
 """
 
 
-def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path) -> None:
+def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path, dapr_runtime: str) -> None:
     ports = free_port_block(40)
     app_port = ports.take()
     server = RedisServer(port=ports.take(), workdir=tmp_path / "redis").start()
@@ -38,7 +38,7 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path) -> N
                          env={**os.environ, "COUNTER_REDIS_URL": server.url, "APP_PORT": str(app_port)},
                          ready=lambda: httpx.get(f"http://127.0.0.1:{app_port}/dapr/subscribe").status_code == 200)
     sidecar = Sidecar("webapp", [write_resources(tmp_path / "res", server, DECLARATIVE)], ports, tmp_path / "run",
-                      runtime="local", app_port=app_port)
+                      runtime=dapr_runtime, app_port=app_port)
     try:
         app.start_and_wait(30)
         sidecar.start()

@@ -1,7 +1,8 @@
 """Launcher: daprd discovery, argument building, and the daprd start order, with stand-ins.
 
-daprd cannot be installed here, so stand-in executables named daprd/placement/scheduler record
-their argv and serve the health endpoints the launcher waits on.
+Stand-in executables named daprd/placement/scheduler record their argv and serve the health
+endpoints the launcher waits on, so discovery and argv are checked without depending on which
+real binaries this machine has (the real daprd runs in every differential test).
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cookbook import sidecar as sidecar_module
 from cookbook.ports import PortBlock
 from cookbook.sidecar import Sidecar, SidecarNotFound, choose_runtime, find_daprd
+
+
+@pytest.fixture(autouse=True)
+def no_project_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the project's own .dapr/bin, so each test decides which binaries exist."""
+    monkeypatch.setattr(sidecar_module, "PROJECT_DAPR_BIN", tmp_path / "no-project-build")
 
 STAND_IN = f"""#!{sys.executable}
 import json, os, sys, http.server
@@ -53,6 +61,19 @@ def test_discovery_order(tmp_path: Path) -> None:
     assert find_daprd({**env, "DAPRD": str(other / "daprd")}).daprd == other / "daprd"  # type: ignore[union-attr]
     assert find_daprd({**env, "DAPR_RUNTIME_PATH": str(tmp_path / "explicit")}).daprd == other / "daprd"  # type: ignore[union-attr]
     assert find_daprd({"HOME": str(tmp_path / "nothing"), "PATH": "/usr/bin"}) is None
+
+
+def test_project_build_comes_after_path_and_before_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home_bin = make_dapr_home(tmp_path / "home")
+    project_bin = make_dapr_home(tmp_path / "project")
+    monkeypatch.setattr(sidecar_module, "PROJECT_DAPR_BIN", project_bin)
+    env = {"HOME": str(tmp_path / "home"), "PATH": "/usr/bin"}
+    found = find_daprd(env)
+    assert found is not None and found.daprd == project_bin / "daprd" and found.placement == project_bin / "placement"
+    on_path = make_dapr_home(tmp_path / "onpath")
+    assert find_daprd({**env, "PATH": f"{on_path}:/usr/bin"}).daprd == on_path / "daprd"  # type: ignore[union-attr]
+    monkeypatch.setattr(sidecar_module, "PROJECT_DAPR_BIN", tmp_path / "absent")
+    assert find_daprd(env).daprd == home_bin / "daprd"  # type: ignore[union-attr]
 
 
 def test_runtime_choice(tmp_path: Path) -> None:
@@ -128,3 +149,29 @@ def test_app_process_gets_the_sidecar_ports(tmp_path: Path, ports: PortBlock) ->
     env = json.loads(out.read_text())
     assert env["DAPR_GRPC_PORT"] == str(sidecar.grpc_port) and env["DAPR_HTTP_PORT"] == str(sidecar.http_port)
     assert os.getpgid(0) != app.pid
+
+
+def test_daprd_gets_file_based_name_resolution_and_keeps_the_callers_config(tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """daprd's self-hosted default, mDNS, multicasts on the network; the launcher swaps in
+    SQLite name resolution, merged into the caller's Configuration without losing anything."""
+    import yaml
+
+    make_dapr_home(tmp_path / "home")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    bare = Sidecar("app5", [tmp_path], ports, tmp_path / "run5", runtime="daprd")
+    argv = bare.argv()
+    config = yaml.safe_load(Path(argv[argv.index("--config") + 1]).read_text())
+    assert config["kind"] == "Configuration"
+    assert config["spec"]["nameResolution"] == {
+        "component": "sqlite", "version": "v1", "configuration": {"connectionString": str(tmp_path / "run5" / "name-resolution.db")}}
+    assert "--config" not in bare.daprd_flags()
+
+    mine = tmp_path / "config.yaml"
+    mine.write_text("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: mine}\nspec:\n  secrets: {scopes: [{storeName: s, defaultAccess: deny}]}\n")
+    custom = Sidecar("app6", [tmp_path], ports, tmp_path / "run6", runtime="daprd", config=mine)
+    argv = custom.argv()
+    assert argv.count("--config") == 1
+    merged = yaml.safe_load(Path(argv[argv.index("--config") + 1]).read_text())
+    assert merged["metadata"]["name"] == "mine" and merged["spec"]["secrets"]["scopes"][0]["defaultAccess"] == "deny"
+    assert merged["spec"]["nameResolution"]["component"] == "sqlite"
+    assert custom.daprd_flags()[custom.daprd_flags().index("--config") + 1] == str(mine)  # the local sidecar gets the original

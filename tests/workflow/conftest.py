@@ -18,12 +18,12 @@ def actor_store(folder: Path, server: RedisServer) -> Path:
     return prepare_resources(ROOT / "components" / "01-redis-state-store", folder, server)
 
 
-def start_workflow_stack(app_id: str, appendonly: bool = False) -> SidecarStack:
-    return start_stack(app_id, actor_store, appendonly=appendonly)
+def start_workflow_stack(app_id: str, runtime: str, appendonly: bool = False) -> SidecarStack:
+    return start_stack(app_id, actor_store, runtime, appendonly=appendonly)
 
 
 @pytest.fixture(scope="module")
-def wf_stack() -> Iterator[SidecarStack]:
-    stack = start_workflow_stack("wfapp")
+def wf_stack(dapr_runtime: str) -> Iterator[SidecarStack]:
+    stack = start_workflow_stack("wfapp", dapr_runtime)
     yield stack
     stack.stop()

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def stack(request: pytest.FixtureRequest) -> Iterator[WorkflowStack]:
-    s = start_workflow_stack("crashapp", appendonly=getattr(request, "param", False))
+def stack(request: pytest.FixtureRequest, dapr_runtime: str) -> Iterator[WorkflowStack]:
+    s = start_workflow_stack("crashapp", dapr_runtime, appendonly=getattr(request, "param", False))
     yield s
     s.sidecar.stop()
     s.redis_server.stop()
