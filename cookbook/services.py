@@ -94,6 +94,7 @@ def start_stack(
     try:
         seconds = sidecar.start()
     except Exception:
+        sidecar.stop()  # placement/scheduler may be up even when daprd never became healthy
         redis.stop()
         raise
     use_sidecar_in_this_process(sidecar)

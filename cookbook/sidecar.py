@@ -177,11 +177,13 @@ class Sidecar:
         return [sys.executable, "-m", "localdapr", *self.daprd_flags()]
 
     def _daprd_helpers(self, binaries: DaprBinaries) -> list[ManagedProcess]:
-        """placement and scheduler for this sidecar, every listener on 127.0.0.1 and a block port.
+        """placement and scheduler for this sidecar, each listener on a block port.
 
         Their defaults would collide when two notebooks run side by side: placement's raft peer
         (127.0.0.1:8201), scheduler's embedded etcd (2379 client, 2380 peer), both healthz
-        servers (8080) and metrics (9090), and they listen on every interface.
+        servers (8080) and metrics (9090), and they listen on every interface. Every listener is
+        told 127.0.0.1; daprd 1.18.2's healthz server ignores ``--healthz-listen-address`` and
+        listens on all interfaces (its port still comes from the block).
         """
         if not self.actors:
             return []

@@ -58,6 +58,7 @@ def start_stack(app_id: str, write_resources: Callable[[Path, RedisServer], Path
     try:
         sidecar.start()
     except Exception:
+        sidecar.stop()  # placement/scheduler may be up even when daprd never became healthy
         server.stop()
         raise
     use_sidecar_in_this_process(sidecar)
