@@ -113,5 +113,29 @@ def not_supported(what: str) -> DaprError:
     )
 
 
+INIT_FAILURE = "INIT_COMPONENT_FAILURE"
+CREATE_FAILURE = "CREATE_COMPONENT_FAILURE"
+
+
+def init_error(kind: str, log_name: str, detail: str) -> str:
+    """daprd's ``rterrors.NewInit`` text: ``[KIND]: initialization error occurred for x (t/v): detail``."""
+    return f"[{kind}]: initialization error occurred for {log_name}: {detail}"
+
+
 class ComponentError(Exception):
-    """A component that cannot be loaded or initialised. Its message names file and component."""
+    """A component (or resources folder) that stops start-up, worded as daprd words it.
+
+    ``message`` is daprd's own text for the failure, so logs and tests read the same on both
+    runtimes. ``hint`` is what only the local sidecar adds (the file, which metadata field to
+    check); it is printed after daprd's text, never instead of it. ``kind`` is the daprd error
+    kind the runtime wraps a component's failure in (None: daprd returns it unwrapped).
+    """
+
+    def __init__(self, message: str, hint: str = "", kind: str | None = INIT_FAILURE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return f"{self.message} (localdapr: {self.hint})" if self.hint else self.message

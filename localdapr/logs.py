@@ -1,4 +1,4 @@
-"""daprd-style log lines (logfmt: time, level, msg, app_id, scope), so logs read alike."""
+"""daprd-style log lines (logfmt: time, level, msg, app_id, scope) on stdout, so logs read alike."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class _DaprdFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="microseconds")
         level = {"WARNING": "warning", "CRITICAL": "fatal"}.get(record.levelname, record.levelname.lower())
-        msg = record.getMessage().replace('"', '\\"')
+        msg = record.getMessage().replace('"', '\\"').replace("\n", "\\n")  # one line per record, as logrus
         if record.exc_info:
             msg += " | " + self.formatException(record.exc_info).replace("\n", " | ").replace('"', '\\"')
         return (
@@ -29,7 +29,7 @@ class _DaprdFormatter(logging.Formatter):
 
 
 def configure(level: str, app_id: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(sys.stdout)  # daprd logs to stdout
     handler.setFormatter(_DaprdFormatter(app_id))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -31,7 +31,8 @@ def build(runtime: Runtime) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": runtime.app_id,
         "runtimeVersion": RUNTIME_VERSION,
-        "components": components,
+        # daprd's JSON field is `components,omitempty`: no key at all when there are none.
+        **({"components": components} if components else {}),
         "extended": {"daprRuntimeVersion": RUNTIME_VERSION, "localSidecar": SIDECAR_NAME, **runtime.extended_metadata},
         "appConnectionProperties": app_conn,
         "actorRuntime": actor_runtime,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 APP_PROTOCOLS = ("http", "grpc", "https", "grpcs", "h2c")
@@ -86,14 +88,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _unknown_flag(arg: str) -> str:
+    """pflag's message for the first argument it does not know."""
+    if arg.startswith("--"):
+        return f"unknown flag: {arg.split('=', 1)[0]}"
+    if arg.startswith("-") and len(arg) > 1:
+        return f"unknown shorthand flag: '{arg[1]}' in {arg}"
+    return f"unexpected argument: {arg}"
+
+
+def _exit_unknown_flag(parser: argparse.ArgumentParser, arg: str) -> NoReturn:
+    """Exit 2 as daprd (Go pflag, ExitOnError) does: the message and ``Usage of daprd:`` with the
+    flags on stderr, the message again on stdout."""
+    message = _unknown_flag(arg)
+    usage = parser.format_help().split("options:\n", 1)[-1]  # the flag list, without argparse's usage line
+    sys.stderr.write(f"{message}\nUsage of daprd:\n{usage}")
+    sys.stdout.write(message + "\n")
+    raise SystemExit(2)
+
+
+def app_id_error(app_id: str) -> str | None:
+    """daprd's start-up check of ``--app-id`` (a fatal error, exit 1, not a flag error)."""
+    if "." in app_id:
+        return "parameter app-id cannot contain dots"
+    if not re.fullmatch(r"[^\s]+", app_id):
+        return "parameter app-id cannot be empty or contain spaces"
+    return None
+
+
 def parse_args(argv: list[str] | None = None) -> SidecarOptions:
-    """Parse daprd flags. Unknown flags and bad values exit with status 2, like pflag's ExitOnError."""
+    """Parse daprd flags. Unknown flags exit 2 with pflag's text; bad values exit 2 (argparse)."""
     parser = build_parser()
-    ns = parser.parse_args(argv)
-    if "." in ns.app_id:
-        parser.error("parameter app-id cannot contain dots")
-    if not re.fullmatch(r"[^\s]+", ns.app_id):
-        parser.error("parameter app-id cannot be empty or contain spaces")
+    ns, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _exit_unknown_flag(parser, unknown[0])
     paths: list[Path] = []
     for raw in [*ns.resources_path, *ns.components_path]:
         paths.extend(Path(part) for part in raw.split(",") if part.strip())

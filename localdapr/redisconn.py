@@ -2,12 +2,15 @@
 
 Shared by state.redis and pubsub.redis so both read ``redisHost``/``redisPassword``/... the same
 way. Init pings, like components-contrib, so an unreachable Redis or a wrong password stops the
-sidecar at start-up with a message naming the component and its file, not at the first call.
+sidecar at start-up, not at the first call, with components-contrib's message (``redis store:
+error connecting to redis at <redisHost>: <go-redis error>``) plus a hint of what to check.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -28,20 +31,20 @@ def is_truthy(value: str) -> bool:
 def _host_port(spec: ComponentSpec) -> tuple[str, int]:
     raw = spec.meta("redisHost").strip()
     if not raw:
-        raise ComponentError(f"{spec.where()}: metadata field 'redisHost' is required")
+        return "localhost", int(spec.meta("redisPort").strip() or 6379)  # go-redis's default address, as daprd
     if "," in raw:
-        raise ComponentError(f"{spec.where()}: redisHost lists several hosts (cluster/sentinel), which is not supported by the local sidecar")
+        raise ComponentError("redisHost lists several hosts (cluster/sentinel), which is not supported by the local sidecar")
     port_meta = spec.meta("redisPort").strip()
     if ":" in raw:
         host, _, port = raw.rpartition(":")
         if port_meta and port_meta != port:
-            raise ComponentError(f"{spec.where()}: redisPort {port_meta} does not match the port in redisHost {raw}")
+            raise ComponentError(f"redisPort {port_meta} does not match the port in redisHost {raw}")
     else:
         host, port = raw, port_meta or "6379"
     try:
         return host, int(port)
     except ValueError:
-        raise ComponentError(f"{spec.where()}: redisHost '{raw}' has an invalid port") from None
+        raise ComponentError(f"redisHost '{raw}' has an invalid port") from None
 
 
 def _duration_seconds(value: str, default: float | None) -> float | None:
@@ -64,20 +67,20 @@ def _int(spec: ComponentSpec, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ComponentError(f"{spec.where()}: metadata '{name}' must be an integer, not '{raw}'") from None
+        raise ComponentError(f"metadata '{name}' must be an integer, not '{raw}'") from None
 
 
 def build_client(spec: ComponentSpec) -> aioredis.Redis:
     if spec.meta("redisType", "node") not in ("", "node"):
-        raise ComponentError(f"{spec.where()}: redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
+        raise ComponentError(f"redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
     if is_truthy(spec.meta("failover", "false")):
-        raise ComponentError(f"{spec.where()}: failover (Sentinel) is not supported by the local sidecar")
+        raise ComponentError("failover (Sentinel) is not supported by the local sidecar")
     host, port = _host_port(spec)
     db_raw = spec.meta("redisDB", "0") or "0"
     try:
         db = int(db_raw)
     except ValueError:
-        raise ComponentError(f"{spec.where()}: redisDB '{db_raw}' is not an integer") from None
+        raise ComponentError(f"redisDB '{db_raw}' is not an integer") from None
     read_timeout = _duration_seconds(spec.meta("readTimeout"), None)
     kwargs: dict[str, object] = {
         "host": host,
@@ -95,8 +98,10 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
         ),
     }
     if is_truthy(spec.meta("enableTLS", "false")):
-        # daprd uses TLS with certificate verification disabled (InsecureSkipVerify), spec C.7.
-        kwargs.update(connection_class=aioredis.SSLConnection, ssl_cert_reqs="none", ssl_check_hostname=False)
+        # components-contrib 1.18 verifies the server certificate (system roots, host name) unless
+        # insecureSkipTLSVerify is true; verified on daprd 1.18.2 (older Dapr never verified).
+        verify = not is_truthy(spec.meta("insecureSkipTLSVerify", "false"))
+        kwargs.update(connection_class=aioredis.SSLConnection, ssl_cert_reqs="required" if verify else "none", ssl_check_hostname=verify)
     # go-redis pools: poolSize connections (10 per CPU by default) and a caller that finds them all
     # busy *waits* up to poolTimeout (readTimeout + 1 s, readTimeout defaulting to 3 s) instead of
     # failing at once, as redis-py's default pool does past 100 connections. A 100-activity
@@ -109,22 +114,45 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
+# components-contrib's prefix per building block (state/redis, pubsub/redis).
+_PREFIX = {"state": "redis store", "pubsub": "redis streams"}
+
+
+def go_redis_text(exc: Exception) -> str:
+    """The text go-redis (daprd's client) gives for the same failure, where it is known.
+
+    Redis's own errors keep their code (``WRONGPASS invalid username-password pair ...``), which
+    redis-py strips; a refused connection reads as Go's dial error. Anything else stays as
+    redis-py says it: we do not guess go-redis wording we have not seen.
+    """
+    text = str(exc)
+    code = getattr(exc, "status_code", None)
+    if code and not text.startswith(code):
+        return f"{code} {text}"
+    if "CERTIFICATE_VERIFY_FAILED" in text and ("local issuer" in text or "self-signed" in text or "self signed" in text):
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    refused = re.search(r"Connect call failed \('([^']+)', (\d+)", text)
+    if text.startswith(f"Error {errno.ECONNREFUSED} ") and refused:
+        host = refused.group(1)
+        return f"dial tcp {f'[{host}]' if ':' in host else host}:{refused.group(2)}: connect: connection refused"
+    return text
+
+
 async def connect(spec: ComponentSpec) -> aioredis.Redis:
-    """Build the client and PING; errors become ComponentError naming component and file."""
+    """Build the client and PING, as components-contrib's Init does; a failure is its message."""
     client = build_client(spec)
     try:
         await client.ping()
-    except rexc.AuthenticationError as exc:
-        await client.aclose()
-        raise ComponentError(f"{spec.where()}: Redis at {spec.meta('redisHost')} rejected the credentials (redisPassword/redisUsername): {exc}") from exc
-    except rexc.ResponseError as exc:
-        await client.aclose()
-        raise ComponentError(f"{spec.where()}: Redis at {spec.meta('redisHost')} refused PING: {exc}") from exc
-    except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
+    except (rexc.RedisError, OSError) as exc:
         await client.aclose()
         hint = ""
-        if not is_truthy(spec.meta("enableTLS", "false")) and "closed by server" in str(exc):
+        if isinstance(exc, rexc.AuthenticationError):
+            hint = "check metadata redisPassword, and redisUsername for an ACL user"
+        elif not is_truthy(spec.meta("enableTLS", "false")) and "closed by server" in str(exc):
             # TCP connected but the server hung up on a plain-text PING: typically a TLS-only port.
-            hint = '; if that Redis accepts only TLS, set metadata enableTLS: "true"'
-        raise ComponentError(f"{spec.where()}: cannot connect to Redis at {spec.meta('redisHost')}: {exc}{hint}") from exc
+            hint = 'if that Redis accepts only TLS, set metadata enableTLS: "true"'
+        elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = 'the Redis certificate is not trusted here; for a test Redis set metadata insecureSkipTLSVerify: "true"'
+        prefix = _PREFIX.get(spec.category, "redis")
+        raise ComponentError(f"{prefix}: error connecting to redis at {spec.meta('redisHost')}: {go_redis_text(exc)}", hint) from exc
     return client

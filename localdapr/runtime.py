@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localdapr.components import loader, registry
-from localdapr.components.model import ComponentSpec
-from localdapr.errors import ComponentError
+from localdapr.components.model import ComponentSpec, MetadataItem
+from localdapr.errors import CREATE_FAILURE, INIT_FAILURE, ComponentError, init_error
 from localdapr.options import SidecarOptions
 
 log = logging.getLogger("localdapr.runtime")
+proc_log = logging.getLogger("localdapr.runtime.processor")
+
+# daprd's component categories (pkg/components/category.go): another prefix is an "incorrect type".
+CATEGORIES = frozenset(
+    "bindings pubsub secretstores state workflow workflowbackend middleware configuration crypto lock nameresolution conversation".split()
+)
 
 
 @dataclass
@@ -86,13 +92,16 @@ class Runtime:
     async def load_components(self) -> None:
         """Secret stores first, then the rest with secrets resolved (spec A2.7).
 
-        A failure raises ComponentError naming file and component (daprd exits non-zero).
+        A failure raises ComponentError with daprd's fatal text (after ``Fatal error from
+        runtime: ``); the per-component lines daprd logs before it are logged here.
         """
-        loaded = loader.load_components(self.options.resources_paths, self.app_id)
+        try:
+            loaded = loader.load_components(self.options.resources_paths, self.app_id)
+        except ComponentError as exc:
+            raise ComponentError(f"failed to load components: {exc.message}", exc.hint, kind=None) from exc
         ordered = [c for c in loaded if c[0].category == "secretstores"] + [c for c in loaded if c[0].category != "secretstores"]
         for spec, items in ordered:
-            spec.metadata = await loader.resolve_metadata(spec, items, self.app_id, self._get_secret)
-            await self._init_component(spec)
+            await self._process_component(spec, items)
 
     async def _get_secret(self, store_name: str, secret_name: str) -> dict[str, str] | None:
         store = self.secret_stores.get(store_name)
@@ -101,31 +110,53 @@ class Runtime:
         try:
             return await store.get(secret_name)
         except KeyError as exc:
-            log.warning("secret %s not found in %s: %s", secret_name, store_name, exc)
+            proc_log.error("Error getting secret: %s", exc.args[0] if exc.args else exc)
             return {}
 
-    async def _init_component(self, spec: ComponentSpec) -> None:
+    async def _process_component(self, spec: ComponentSpec, items: list[MetadataItem]) -> None:
+        """daprd's ``processComponentAndDependents``: its log lines and its error wrapping.
+
+        daprd wraps a failure twice (``process component x error: [INIT_COMPONENT_FAILURE]: ...
+        for x (t/v): <the building block's error>``); ``ignoreErrors`` turns it into a log line.
+        The local sidecar adds the file (and any hint) after daprd's text.
+        """
+        try:
+            values = await loader.resolve_references(spec, items, self._get_secret)
+        except loader.PendingSecretStore:
+            return  # daprd keeps it pending for a secret store that never loads, and runs on
+        if spec.category not in CATEGORIES:
+            failure = ComponentError(f"process component {spec.name} error: incorrect type {spec.type}", spec.file_hint(), kind=None)
+        else:
+            try:
+                await self._init_component(spec, values)
+                return
+            except ComponentError as exc:
+                detail = init_error(exc.kind, spec.log_name(), exc.message) if exc.kind else exc.message
+                hint = "; ".join(h for h in (exc.hint, spec.file_hint()) if h)
+                proc_log.error("Failed to init component %s: %s", spec.log_name(), ComponentError(detail, hint))
+                failure = ComponentError(f"process component {spec.name} error: {init_error(INIT_FAILURE, spec.log_name(), detail)}", hint, kind=None)
+        if spec.ignore_errors:
+            proc_log.error("Ignoring error processing component: %s", failure)
+            return
+        proc_log.warning("Error processing component, daprd will exit gracefully: %s", failure)
+        raise failure
+
+    async def _init_component(self, spec: ComponentSpec, values: dict[str, str]) -> None:
+        """Create (unknown type: CREATE failure) then init (INIT failure), as daprd's processors."""
         cls = registry.resolve(spec.type, spec.version)
         if cls is None:
-            message = f"{spec.where()}: {registry.unknown_type_message(spec.type, spec.version)}"
-            if spec.ignore_errors:
-                log.warning("ignoring error (ignoreErrors: true): %s", message)
-                return
-            raise ComponentError(message)
+            raise ComponentError(registry.unknown_type_message(spec.type, spec.version), registry.supported_hint(), CREATE_FAILURE)
+        spec.metadata = loader.template_metadata(spec, values, self.app_id)
         try:
             instance = await asyncio.wait_for(cls.create(spec, self), timeout=spec.init_timeout_seconds)
         except ComponentError:
-            if spec.ignore_errors:
-                log.warning("ignoring error in %s (ignoreErrors: true)", spec.where(), exc_info=True)
-                return
             raise
+        except asyncio.TimeoutError:
+            raise ComponentError("context deadline exceeded", f"initTimeout {spec.init_timeout_seconds:g}s") from None
         except Exception as exc:  # noqa: BLE001 - every init failure must name the component
-            if spec.ignore_errors:
-                log.warning("ignoring error in %s (ignoreErrors: true): %s", spec.where(), exc)
-                return
-            raise ComponentError(f"{spec.where()}: init failed: {exc}") from exc
+            raise ComponentError(str(exc) or type(exc).__name__) from exc
         self.components[spec.name] = LoadedComponent(spec, instance)
-        log.info("component loaded: %s", spec.where())
+        log.info("Component loaded: %s", spec.log_name())
 
     async def close(self) -> None:
         for name, comp in list(self.components.items()):

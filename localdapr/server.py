@@ -117,7 +117,7 @@ async def serve(options: SidecarOptions) -> int:
         await runtime.shutdown_requested.wait()
         log.info("shutting down (graceful, up to %ss)", options.graceful_shutdown_seconds)
     except ComponentError as exc:
-        log.error("Error processing component, daprd will exit gracefully: %s", exc)
+        log.critical("Fatal error from runtime: %s", exc)  # daprd's last line before exit 1
         exit_code = 1
     finally:
         runtime.outbound_ready = False

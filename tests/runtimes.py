@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -58,13 +59,36 @@ def sidecar_command(runtime: str) -> list[str]:
     return [sys.executable, "-m", "localdapr"]
 
 
+# A bare daprd listens on 0.0.0.0 and fixed ports (metrics 9090) that collide between tests run
+# side by side: bind it to loopback, without metrics. A flag the test passes itself wins.
+_DAPRD_LOOPBACK = (
+    ("--enable-metrics", "false"),
+    ("--metrics-listen-address", "127.0.0.1"),
+    ("--dapr-internal-grpc-listen-address", "127.0.0.1"),
+    ("--dapr-listen-addresses", "127.0.0.1"),
+)
+
+
+_SQLITE_NAME_RESOLUTION = Path(tempfile.mkdtemp(prefix="daprd-nr-")) / "config.yaml"
+_SQLITE_NAME_RESOLUTION.write_text(
+    "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: bare}\nspec:\n  nameResolution:\n"
+    f"    component: sqlite\n    configuration: {{connectionString: '{_SQLITE_NAME_RESOLUTION.parent / 'nr.db'}'}}\n"
+)
+
+
 def run_sidecar_to_exit(runtime: str, args: Sequence[str], cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a sidecar that is expected to exit by itself (bad flags or components).
 
-    daprd logs to stdout and the local sidecar to stderr; both streams are returned joined in
-    ``stderr`` so one assertion reads either.
+    Both runtimes log to stdout, and flag errors go to stderr; both streams are returned joined
+    in ``stderr`` so one assertion reads either.
     """
+    extra: list[str] = []
+    if runtime == "daprd":
+        given = {a.split("=", 1)[0] for a in args}
+        extra = [f"{flag}={value}" for flag, value in _DAPRD_LOOPBACK if flag not in given]
+        if "--config" not in given:  # no mDNS multicast: file-based name resolution, as the launcher does
+            extra += ["--config", str(_SQLITE_NAME_RESOLUTION)]
     out = subprocess.run(
-        [*sidecar_command(runtime), *args], capture_output=True, text=True, timeout=timeout, start_new_session=True, cwd=cwd
+        [*sidecar_command(runtime), *args, *extra], capture_output=True, text=True, timeout=timeout, start_new_session=True, cwd=cwd
     )
     return subprocess.CompletedProcess(out.args, out.returncode, out.stdout, out.stderr + out.stdout)

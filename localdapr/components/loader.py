@@ -1,9 +1,10 @@
-"""Read Component manifests from ``--resources-path`` folders (spec A1-A3).
+"""Read Component manifests from ``--resources-path`` folders (spec A1-A3), as daprd's disk loader.
 
-Files: ``*.yaml``/``*.yml`` directly in each folder (not recursive); several documents per file;
-documents of other kinds are ignored (Subscriptions, Configuration share the folder). A file that
-is not valid YAML, or a Component without name or type, stops the sidecar with a message naming
-the file — losing a component silently would lose the user's data path.
+Files: ``*.yaml``/``*.yml`` directly in each folder (not recursive); several documents per file,
+split on ``---`` lines like daprd (``pkg/internal/loader/disk``); documents of other kinds are
+ignored (Subscriptions, Configuration share the folder). A document that is not valid YAML is
+skipped with daprd's warning naming the file, and the rest of the folder loads: daprd does not
+stop for it (verified on daprd 1.18.2), so neither do we.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from localdapr.components.model import ComponentSpec, MetadataItem
 from localdapr.errors import ComponentError
 
 log = logging.getLogger("localdapr.runtime")
+disk_log = logging.getLogger("localdapr.runtime.loader.disk")
+secret_log = logging.getLogger("localdapr.runtime.processor.secret")
 
 API_VERSION = "dapr.io/v1alpha1"
-_INVALID_NAME = re.compile(r"[/%]")
+_DOC_SEPARATOR = re.compile(r"\n---[^\n]*(?:\n|$)")
 
 
 def scalar(value: object) -> str:
@@ -33,39 +36,57 @@ def scalar(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def iter_manifest_files(paths: list[Path]) -> list[Path]:
+def iter_manifest_files(paths: list[Path], kind: str = "Component") -> list[Path]:
     files: list[Path] = []
     for folder in paths:
+        if not folder.exists():  # daprd's hot-reload watcher refuses a missing folder first
+            raise ComponentError(f"failed to create watcher: failed to add target {folder}: no such file or directory", kind=None)
         if not folder.is_dir():
-            raise ComponentError(f"resources path {folder} does not exist or is not a folder")
+            raise ComponentError(f"resources path {folder} is not a folder", kind=None)
         for entry in sorted(folder.iterdir()):
-            if entry.is_file() and entry.suffix in (".yaml", ".yml"):
+            if entry.is_file() and entry.suffix.lower() in (".yaml", ".yml"):
                 files.append(entry)
             elif entry.is_file():
-                log.warning("skipping %s: not a .yaml/.yml file", entry)
+                disk_log.warning("A non-YAML %s file %s was detected, it will not be loaded", kind, entry.name)
     return files
 
 
-def load_documents(paths: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """sigs.k8s.io/yaml's shape (``error converting YAML to JSON: yaml: line N: ...``); the
+    problem itself is PyYAML's wording, libyaml's differs."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}: " if mark is not None else ""
+    return f"error converting YAML to JSON: yaml: {where}{getattr(exc, 'problem', None) or exc}"
+
+
+def load_documents(paths: list[Path], kind: str = "Component") -> list[tuple[Path, dict[str, Any]]]:
+    """Every mapping document of every manifest file, in daprd's order. ``kind`` only names what
+    is being loaded in the warning for a broken document, as daprd's does."""
     docs: list[tuple[Path, dict[str, Any]]] = []
-    for file in iter_manifest_files(paths):
-        try:
-            loaded = list(yaml.safe_load_all(file.read_text()))
-        except yaml.YAMLError as exc:
-            raise ComponentError(f"file {file}: invalid YAML: {exc}") from exc
-        docs.extend((file, doc) for doc in loaded if isinstance(doc, dict))
+    for file in iter_manifest_files(paths, kind):
+        errors: list[str] = []
+        for chunk in _DOC_SEPARATOR.split(file.read_text()):
+            try:
+                doc = yaml.safe_load(chunk)
+            except yaml.YAMLError as exc:
+                errors.append(_yaml_error(exc))
+                continue
+            if isinstance(doc, dict):
+                docs.append((file, doc))
+        if errors:
+            disk_log.warning("daprd load %s error when parsing manifests yaml resource in %s: %s", kind, file, "\n".join(errors))
     return docs
 
 
-def _items(file: Path, name: str, raw: Any) -> list[MetadataItem]:
+def _items(raw: Any) -> list[MetadataItem]:
+    """``spec.metadata`` entries. Lenient like daprd: an entry without a name, or a secretKeyRef
+    without a name, is not an error (daprd keeps it as a plain, usually empty, value)."""
     items = []
-    for i, entry in enumerate(raw or []):
+    for entry in raw or []:
         if not isinstance(entry, dict) or not entry.get("name"):
-            raise ComponentError(f"file {file}: component '{name}': spec.metadata[{i}] needs a 'name'")
+            continue
         ref = entry.get("secretKeyRef")
-        if ref is not None:
-            if not isinstance(ref, dict) or not ref.get("name"):
-                raise ComponentError(f"file {file}: component '{name}': metadata '{entry['name']}': secretKeyRef needs a 'name'")
+        if isinstance(ref, dict) and ref.get("name"):
             items.append(MetadataItem(str(entry["name"]), secret_name=str(ref["name"]), secret_key=str(ref.get("key") or "")))
         elif "value" in entry:
             items.append(MetadataItem(str(entry["name"]), value=scalar(entry["value"])))
@@ -76,10 +97,17 @@ def _items(file: Path, name: str, raw: Any) -> list[MetadataItem]:
     return items
 
 
+def _invalid_name(name: str) -> str:
+    """k8s IsValidPathSegmentName, which daprd applies to every manifest name ('' if valid)."""
+    if name in (".", ".."):
+        return f"may not be '{name}'"
+    return "; ".join(f"may not contain '{c}'" for c in "/%" if c in name)
+
+
 def load_components(paths: list[Path], app_id: str) -> list[tuple[ComponentSpec, list[MetadataItem]]]:
     """In-scope Components in file order, with their unresolved metadata items."""
     namespace = os.environ.get("NAMESPACE", "")
-    seen: dict[str, Path] = {}
+    seen: dict[str, ComponentSpec] = {}
     out: list[tuple[ComponentSpec, list[MetadataItem]]] = []
     for file, doc in load_documents(paths):
         if doc.get("apiVersion") != API_VERSION or doc.get("kind") != "Component":
@@ -87,51 +115,52 @@ def load_components(paths: list[Path], app_id: str) -> list[tuple[ComponentSpec,
         meta = doc.get("metadata") or {}
         spec = doc.get("spec") or {}
         name = scalar(meta.get("name"))
-        if not name or _INVALID_NAME.search(name) or name in (".", ".."):
-            log.warning("file %s: skipping a Component with invalid metadata.name %r", file, name)
+        if _invalid_name(name):
+            disk_log.warning('daprd load Component error when parsing manifests yaml resource in %s: invalid name "%s" for "Component": %s', file, name, _invalid_name(name))
             continue
         if namespace and meta.get("namespace") and meta.get("namespace") != namespace:
             continue
-        if name in seen:  # checked before this manifest's scopes (spec A2.4)
-            raise ComponentError(f"file {file}: duplicate definition of Component name {name} (first defined in {seen[name]})")
-        scopes = [str(s) for s in (doc.get("scopes") or [])]
-        if scopes and app_id not in scopes:
-            log.info("component '%s' in %s is not in scope for app '%s' (scopes: %s)", name, file, app_id, scopes)
-            continue
-        seen[name] = file
-        if not spec.get("type"):
-            raise ComponentError(f"file {file}: component '{name}': spec.type is required")
-        timeout = _go_duration(scalar(spec.get("initTimeout")), 5.0, file, name)
         auth = doc.get("auth") or {}
         component = ComponentSpec(
             name=name,
-            type=str(spec["type"]),
+            type=scalar(spec.get("type")),
             version=scalar(spec.get("version", "v1")) or "v1",
-            scopes=scopes,
+            scopes=[str(s) for s in (doc.get("scopes") or [])],
             ignore_errors=str(spec.get("ignoreErrors", "false")).lower() == "true",
-            init_timeout_seconds=timeout,
+            init_timeout_seconds=_go_duration(scalar(spec.get("initTimeout")), 5.0),
             auth_secret_store=auth.get("secretStore") or None,
             source=file,
         )
-        out.append((component, _items(file, name, spec.get("metadata"))))
+        if name in seen:  # checked before this manifest's scopes (spec A2.4)
+            first = seen[name]
+            raise ComponentError(
+                f"duplicate definition of Component name {component.log_name()} with existing {first.log_name()}",
+                f"defined in {first.source} and again in {file}",
+                kind=None,
+            )
+        if component.scopes and app_id not in component.scopes:
+            log.info("component '%s' in %s is not in scope for app '%s' (scopes: %s)", name, file, app_id, component.scopes)
+            continue
+        if not name:  # daprd skips a nameless Component without a word
+            continue
+        seen[name] = component
+        out.append((component, _items(spec.get("metadata"))))
     return out
 
 
-def _go_duration(text: str, default: float, file: Path, name: str) -> float:
-    if not text:
+def _go_duration(text: str, default: float) -> float:
+    """A Go duration ('5s', '1m30s'); like daprd, anything unparsable means the default."""
+    parts = re.findall(r"([\d.]+)(ms|s|m|h)", text)
+    if not text or "".join(n + u for n, u in parts) != text:
         return default
-    total = 0.0
-    for number, unit in re.findall(r"([\d.]+)(ms|s|m|h)", text):
-        total += float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
-    if total <= 0:
-        raise ComponentError(f"file {file}: component '{name}': invalid initTimeout '{text}'")
-    return total
+    total = sum(float(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
+    return total if total > 0 else default
 
 
-def _template(value: str, app_id: str) -> str:
-    """``{uuid}``, ``{appID}``, ``{namespace}``, ``{podName}`` (spec A1.3)."""
-    if "{podName}" in value:
-        raise ComponentError("'{podName}' is not available in self-hosted mode")
+def _template(name: str, value: str, app_id: str) -> str:
+    """``{uuid}``, ``{appID}``, ``{namespace}``, ``{podName}`` (spec A1.3), daprd's convertItemsToProps."""
+    if "{podName}" in value:  # self-hosted daprd has no pod name
+        raise ComponentError(f"failed to parse metadata: property {name} refers to {{podName}} but podName is not set")
     namespace = os.environ.get("NAMESPACE") or "default"
     value = value.replace("{appID}", app_id).replace("{namespace}", f"{namespace}.{app_id}")
     while "{uuid}" in value:
@@ -140,37 +169,53 @@ def _template(value: str, app_id: str) -> str:
 
 
 def _env_allowed(name: str) -> bool:
-    return not (name.startswith("DAPR_") or name == "APP_API_TOKEN" or " " in name)
+    upper = name.upper()
+    return bool(upper) and not (upper.startswith("DAPR_") or upper == "APP_API_TOKEN" or " " in upper)
 
 
-async def resolve_metadata(
+class PendingSecretStore(Exception):
+    """The component's ``auth.secretStore`` is not loaded: daprd parks the component until that
+    store loads, which at start-up means never; it logs a warning and runs on without it."""
+
+
+async def resolve_references(
     spec: ComponentSpec,
     items: list[MetadataItem],
-    app_id: str,
     get_secret: Callable[[str, str], Awaitable[dict[str, str] | None]],
 ) -> dict[str, str]:
-    """Literal values templated; secretKeyRef through ``auth.secretStore``; envRef from env (A3)."""
+    """envRef and secretKeyRef values, as daprd's secret processor (``ProcessResource``) does.
+
+    Self-hosted daprd has no default secret store: a secretKeyRef without ``auth.secretStore``
+    looks up the store named "", which is never loaded, so daprd warns and goes on *without*
+    the secret. It also stops resolving at that item: envRefs listed after it stay empty. Both
+    are daprd 1.18.2 behaviour (verified), kept so a component that fails on daprd fails here.
+    """
     out: dict[str, str] = {}
     for item in items:
-        if item.secret_name is not None:
-            if not spec.auth_secret_store:
-                raise ComponentError(
-                    f"{spec.where()}: metadata '{item.name}' uses secretKeyRef but the component has no auth.secretStore "
-                    "(self-hosted Dapr has no default secret store)"
-                )
-            data = await get_secret(spec.auth_secret_store, item.secret_name)
+        if item.env_ref is not None:
+            if _env_allowed(item.env_ref):
+                out[item.name] = os.environ.get(item.env_ref, "")
+            else:
+                secret_log.warning("Component %s references an env variable that isn't allowed: %s", spec.name, item.env_ref)
+                out[item.name] = ""
+        elif item.secret_name is not None:
+            store = spec.auth_secret_store or ""
+            data = await get_secret(store, item.secret_name)
             if data is None:
-                raise ComponentError(f"{spec.where()}: secret store '{spec.auth_secret_store}' (auth.secretStore) is not loaded")
+                secret_log.warning("Component %s references a secret store that isn't loaded: %s", spec.name, store)
+                if store:
+                    raise PendingSecretStore(store)
+                break
             value = data.get(item.secret_key or item.secret_name, "")
             if value:
                 out[item.name] = value
-            else:
-                log.warning("%s: secret '%s' gave no value for metadata '%s'", spec.where(), item.secret_name, item.name)
-        elif item.env_ref is not None:
-            out[item.name] = os.environ.get(item.env_ref, "") if _env_allowed(item.env_ref) else ""
         else:
-            try:
-                out[item.name] = _template(item.value or "", app_id)
-            except ComponentError as exc:
-                raise ComponentError(f"{spec.where()}: metadata '{item.name}': {exc}") from None
+            out[item.name] = item.value or ""
+    for item in items:  # literal values, and refs daprd left unresolved, as empty strings
+        out.setdefault(item.name, item.value or "")
     return out
+
+
+def template_metadata(spec: ComponentSpec, values: dict[str, str], app_id: str) -> dict[str, str]:
+    """Templating applies to every value, resolved references included (daprd's ToBaseMetadata)."""
+    return {name: _template(name, value, app_id) for name, value in values.items()}

@@ -28,10 +28,13 @@ class ComponentSpec:
         """Building block: ``state``, ``pubsub``, ``secretstores``, ``conversation``, ..."""
         return self.type.split(".", 1)[0]
 
-    def where(self) -> str:
-        """``component 'x' (state.redis) in file f.yaml`` for error messages."""
-        src = f" in file {self.source}" if self.source else ""
-        return f"component '{self.name}' ({self.type}){src}"
+    def log_name(self) -> str:
+        """``x (state.redis/v1)``: how daprd names a component in its logs and errors."""
+        return f"{self.name} ({self.type}/{self.version})" if self.version else f"{self.name} ({self.type})"
+
+    def file_hint(self) -> str:
+        """The file it came from; daprd does not say, the local sidecar adds it to its errors."""
+        return f"component file {self.source}" if self.source else ""
 
     def meta(self, name: str, default: str = "") -> str:
         """Case-sensitive metadata lookup, as components-contrib decodes it (spec A1.4)."""

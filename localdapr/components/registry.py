@@ -24,13 +24,16 @@ _UNKNOWN = {
     "pubsub": "couldn't find message bus {type}/{version}",
     "secretstores": "couldn't find secret store {type}/{version}",
     "conversation": "couldn't find conversation {type}/{version}",
+    "configuration": "couldn't find configuration store {type}/{version}",
+    "lock": "couldn't find lock store {type}/{version}",
+    "crypto": "couldn't find crypto provider {type}/{version}",
 }
 
 
 def resolve(component_type: str, version: str) -> Any | None:
-    """The implementing class, or None when the type is not supported."""
-    target = FACTORIES.get(component_type)
-    if target is None:
+    """The implementing class, or None when the type (or version: all are v1) is not supported."""
+    target = FACTORIES.get(component_type.lower())
+    if target is None or version.lower() not in ("", "v1"):
         return None
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
@@ -39,4 +42,9 @@ def resolve(component_type: str, version: str) -> Any | None:
 def unknown_type_message(component_type: str, version: str) -> str:
     category = component_type.split(".", 1)[0]
     template = _UNKNOWN.get(category, "couldn't find component {type}/{version}")
-    return template.format(type=component_type, version=version or "v1") + " (not supported by the local sidecar)"
+    return template.format(type=component_type, version=version)
+
+
+def supported_hint() -> str:
+    """Added after daprd's "couldn't find ..." so a user knows whether daprd would have it."""
+    return "the local sidecar implements only " + ", ".join(sorted(FACTORIES))

@@ -38,16 +38,18 @@ class LocalFileSecretStore:
     async def create(cls, spec: ComponentSpec, runtime: Any) -> "LocalFileSecretStore":
         path_text = spec.meta("secretsFile")
         if not path_text:
-            raise ComponentError(f"{spec.where()}: metadata field 'secretsFile' is required")
+            raise ComponentError("missing local secrets file in metadata", "set metadata secretsFile")
         path = Path(path_text)  # relative to the sidecar's working directory, as daprd
         try:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
-            raise ComponentError(f"{spec.where()}: secretsFile {path} not found (relative paths are resolved from the sidecar's working directory)") from None
+            raise ComponentError(
+                f"open {path}: no such file or directory", "a relative secretsFile is resolved from the sidecar's working directory"
+            ) from None
         except ValueError as exc:
-            raise ComponentError(f"{spec.where()}: secretsFile {path} is not valid JSON: {exc}") from exc
+            raise ComponentError(f"secretsFile {path} is not valid JSON: {exc}") from exc
         if not isinstance(raw, dict):
-            raise ComponentError(f"{spec.where()}: secretsFile {path} must hold a JSON object")
+            raise ComponentError(f"secretsFile {path} must hold a JSON object")
         flat: dict[str, str] = {}
         _flatten(raw, "", spec.meta("nestedSeparator", ":") or ":", flat)
         return cls(spec, flat, is_truthy(spec.meta("multiValued", "false")), raw)

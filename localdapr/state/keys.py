@@ -13,8 +13,12 @@ STRATEGIES = ("appid", "name", "namespace", "none")
 
 
 def validate_prefix_strategy(value: str) -> str:
-    """Lower-cased strategy; a custom prefix containing '||' is invalid (fails component init)."""
-    strategy = (value or "appid").lower()
+    """Lower-cased strategy; a custom prefix containing '||' is invalid (fails component init).
+
+    The caller passes "appid" when the component has no keyPrefix. A keyPrefix that is present
+    but empty is an empty custom prefix (keys ``||key``), as daprd's SaveStateConfiguration.
+    """
+    strategy = value.lower()
     if SEPARATOR in strategy:
         raise ValueError(f"keyPrefix '{value}' can't contain '{SEPARATOR}'")
     return strategy

@@ -111,14 +111,13 @@ class RedisStateStore:
         try:
             keys.validate_prefix_strategy(spec.meta_ci("keyPrefix", "appid"))
         except ValueError as exc:
-            raise ComponentError(f"{spec.where()}: {exc}") from exc
+            raise ComponentError(str(exc)) from exc
         actor_flag = is_truthy(spec.meta_ci("actorStateStore", "false")) and runtime.options.actors_enabled
         if actor_flag:
             for other in runtime.components.values():
                 if getattr(other.instance, "is_actor_store", False):
-                    raise ComponentError(
-                        f"{spec.where()}: detected duplicate actor state store: {other.spec.name} and {spec.name}"
-                    )
+                    # daprd's state processor returns this one unwrapped (no [INIT_COMPONENT_FAILURE]).
+                    raise ComponentError(f"detected duplicate actor state store: {other.spec.name} and {spec.name}", kind=None)
         client = await connect(spec)
         store = cls(spec, client, is_actor_store=actor_flag)
         if actor_flag:

@@ -22,7 +22,7 @@ def to_proto(doc: dict) -> metadata_pb2.GetMetadataResponse:
         runtime_version=doc["runtimeVersion"],
         registered_components=[
             metadata_pb2.RegisteredComponents(name=c["name"], type=c["type"], version=c["version"], capabilities=c.get("capabilities", []))
-            for c in doc["components"]
+            for c in doc.get("components", [])
         ],
         extended_metadata=doc.get("extended", {}),
         app_connection_properties=metadata_pb2.AppConnectionProperties(
