@@ -1,11 +1,11 @@
 """``pubsub.redis`` on Redis Streams, laid out as components-contrib does (spec F1.3, F2).
 
-Publish = ``XADD <topic> * data <event> metadata <json>``. Each subscription reads with a
+Publish = ``XADD <topic> * data <event> [metadata <json>]``. Each subscription reads with a
 consumer group named after ``consumerID`` (default: the app id), created at ``0`` so a new group
-also gets what is already in the stream. Semantics follow Dapr 1.17 (the runtimeVersion this
-sidecar reports): a handler error is acknowledged (dropped) unless the subscription is shutting
-down; messages whose processing never finished (subscriber or sidecar killed) stay pending and
-are claimed again after ``processingTimeout`` by the redelivery loop every ``redeliverInterval``.
+also gets what is already in the stream. Semantics follow daprd 1.18 with no resiliency
+policy: a handler error is acknowledged (dropped) unless the subscription is shutting down;
+messages whose processing never finished (subscriber or sidecar killed) stay pending and are
+claimed again after ``processingTimeout`` by the redelivery loop every ``redeliverInterval``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from redis import exceptions as rexc
 
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
+from localdapr.pubsub import gocompat
 from localdapr.redisconn import _duration_seconds, connect
 
 log = logging.getLogger("localdapr.pubsub")
@@ -38,7 +39,8 @@ Handler = Callable[[StreamMessage], Awaitable[None]]
 
 
 class Cancelled(Exception):
-    """The subscriber went away while handling: leave the message pending for redelivery."""
+    """The subscriber went away (or the delivery outlived ``processingTimeout``) while handling:
+    leave the message pending for redelivery."""
 
 
 def _ms(spec: ComponentSpec, name: str, default_seconds: float) -> float:
@@ -60,6 +62,14 @@ class RedisStreamsPubSub:
         self.max_len = int(spec.meta("maxLenApprox", "0") or 0)
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def handler_timeout(self) -> float | None:
+        """How long one delivery may take: components-contrib bounds the handler's context by
+        ``processingTimeout`` when redelivery is on; past it the entry is left pending."""
+        if self.processing_timeout > 0 and self.redeliver_interval > 0:
+            return self.processing_timeout
+        return None
+
     @classmethod
     async def create(cls, spec: ComponentSpec, runtime: Any) -> "RedisStreamsPubSub":
         try:
@@ -67,10 +77,14 @@ class RedisStreamsPubSub:
             client = await connect(spec)
             return cls(spec, client, consumer)
         except ValueError as exc:
-            raise ComponentError(f"{spec.where()}: {exc}") from exc
+            raise ComponentError(str(exc)) from exc
 
-    async def publish(self, topic: str, data: bytes, metadata: dict[str, str]) -> None:
-        fields = {"data": data, "metadata": json.dumps(metadata)}
+    async def publish(self, topic: str, data: bytes, metadata: dict[str, str] | None) -> None:
+        """XADD as components-contrib: a ``metadata`` field (Go-encoded JSON) only when the
+        request's metadata map is not nil (``{}`` is written, ``None`` is not)."""
+        fields: dict[str, bytes] = {"data": data}
+        if metadata is not None:
+            fields["metadata"] = gocompat.dumps_bytes(metadata)
         await self.client.xadd(topic, fields, maxlen=self.max_len or None, approximate=True)
 
     def subscribe(self, topic: str, handler: Handler) -> Callable[[], None]:
@@ -102,8 +116,8 @@ class RedisStreamsPubSub:
                 await handler(msg)
             except (Cancelled, asyncio.CancelledError):
                 return  # stays pending: redelivered after processingTimeout
-            except Exception as exc:  # noqa: BLE001 - 1.17: errors are acknowledged (no resiliency policy)
-                log.warning("message %s on %s failed and is dropped (Dapr 1.17 semantics): %s", msg.id, msg.topic, exc)
+            except Exception as exc:  # noqa: BLE001 - daprd 1.18: errors are acknowledged (no resiliency policy)
+                log.warning("message %s on %s failed and is dropped (daprd 1.18 semantics, no resiliency policy): %s", msg.id, msg.topic, exc)
             finally:
                 inflight.discard(msg.id)
             await self.client.xack(msg.topic, self.consumer_id, msg.id)
@@ -113,7 +127,10 @@ class RedisStreamsPubSub:
         meta_raw = fields.get(b"metadata")
         try:
             metadata = json.loads(meta_raw) if meta_raw else {}
-        except ValueError:
+            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+                raise ValueError("not a JSON object of strings")  # Go: map[string]string
+        except ValueError as exc:
+            log.warning("Redis PubSub: Could not extract metadata for Redis message %s: %s", entry_id.decode(), exc)
             metadata = {}
         return StreamMessage(entry_id.decode(), topic, fields.get(b"data", b""), metadata or {})
 

@@ -1,60 +1,160 @@
-"""Publishing and delivery outcomes, shared by gRPC, HTTP and the subscription manager."""
+"""Publishing and delivery outcomes, shared by gRPC, HTTP and the subscription manager.
+
+Publishing follows daprd's ``PublishEvent`` (gRPC) and ``onPublish`` (HTTP) handlers: the same
+validation order and errors, the CloudEvent from :mod:`localdapr.pubsub.cloudevents`, and the
+same request metadata handed to the component. The two transports differ in daprd and so they
+do here: over gRPC an empty metadata map is *nil* (the stream entry has no ``metadata`` field)
+and a raw payload's metadata gains ``traceid``/``tracestate``; over HTTP the map always exists
+(``metadata`` is ``{}``).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import logging
+from typing import Any, Awaitable, Callable
 
-import grpc
-
-from localdapr.errors import DaprError
-from localdapr.pubsub.cloudevents import envelope
-from localdapr.pubsub.redis_streams import RedisStreamsPubSub, StreamMessage
+from localdapr.pubsub import cloudevents, errors, gocompat
+from localdapr.pubsub.redis_streams import Cancelled, RedisStreamsPubSub, StreamMessage
 from localdapr.runtime import Runtime
+
+log = logging.getLogger("localdapr.pubsub")
+
+METADATA_KEY_PUBSUB = "pubsubName"  # added to a message's metadata on delivery (rtpubsub.MetadataKeyPubSub)
 
 
 def get_pubsub(runtime: Runtime, name: str) -> RedisStreamsPubSub:
     pubsub = runtime.pubsubs.get(name)
     if pubsub is None:
-        raise DaprError(grpc.StatusCode.INVALID_ARGUMENT, 404, "ERR_PUBSUB_NOT_FOUND", f"pubsub {name} is not found",
-                        reason="DAPR_PUBSUB_NOT_FOUND", resource=("pubsub", name))
+        raise errors.not_found(name)
     return pubsub
 
 
-async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
+def is_raw_payload(name: str, metadata: dict[str, str]) -> bool:
+    """contrib metadata.IsRawPayload; an invalid boolean is daprd's metadata error."""
+    value = metadata.get("rawPayload", "")
+    if not value:
+        return False
+    try:
+        return gocompat.parse_bool(value)
+    except ValueError:
+        raise errors.metadata_error(name, metadata, f"rawPayload value must be a valid boolean: actual is '{value}'") from None
+
+
+async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
+                  *, transport: str, trace: tuple[str, str] = ("", "")) -> None:
+    """Publish as daprd does over ``transport`` ("grpc" or "http"); ``trace`` is the caller's
+    (traceid, tracestate) from :mod:`localdapr.pubsub.tracecontext`."""
+    if not pubsub_name:
+        raise errors.name_empty(metadata)
     pubsub = get_pubsub(runtime, pubsub_name)
     if not topic:
-        raise DaprError(grpc.StatusCode.INVALID_ARGUMENT, 404, "ERR_TOPIC_NAME_EMPTY", f"topic is empty in pubsub {pubsub_name}")
-    if metadata.get("rawPayload", "").lower() == "true":
+        raise errors.topic_empty(pubsub_name, metadata)
+    raw = is_raw_payload(pubsub_name, metadata)
+    md: dict[str, str] | None = dict(metadata)
+    if transport == "grpc" and not metadata:
+        md = None  # Go: maps.Clone(nil) is nil, and the component writes no metadata field
+    if raw:
         body = data
+        if transport == "grpc":
+            md = {**(md or {}), "traceid": trace[0], "tracestate": trace[1]}
     else:
-        body = envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id, metadata=metadata)
+        try:
+            event = cloudevents.new_envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id,
+                                             trace_id=trace[0], trace_state=trace[1], metadata=metadata)
+        except cloudevents.CloudEventError as exc:
+            raise errors.cloudevent_creation(pubsub_name, runtime.app_id, str(exc)) from exc
+        body = gocompat.dumps_bytes(event)
     try:
-        await pubsub.publish(topic, body, metadata)
+        await pubsub.publish(topic, body, md)
     except Exception as exc:  # noqa: BLE001 - broker failures map to daprd's publish error
-        raise DaprError(grpc.StatusCode.INTERNAL, 500, "ERR_PUBSUB_PUBLISH_MESSAGE",
-                        f"error when publishing to topic {topic} in pubsub {pubsub_name}: {exc}") from exc
+        raise errors.publish_failed(pubsub_name, topic, f"redis streams: error from publish: {exc}") from exc
 
 
-def parse_event(msg: StreamMessage) -> dict[str, Any]:
-    """The CloudEvent stored in the stream (raw payloads are wrapped for the subscriber)."""
-    if msg.metadata.get("rawPayload", "").lower() == "true":
-        return {"id": msg.id, "source": "", "type": "com.dapr.event.sent", "specversion": "1.0",
-                "datacontenttype": "application/octet-stream", "data_base64": __import__("base64").b64encode(msg.data).decode(),
-                "topic": msg.topic}
-    return json.loads(msg.data)
+def event_for_delivery(msg: StreamMessage, pubsub_name: str, sub_metadata: dict[str, str]) -> dict[str, Any]:
+    """The CloudEvent daprd's subscription handler builds from a stream entry (runtime
+    subscription.go). ``rawPayload`` is the *subscription's* metadata, not the publisher's; an
+    entry that is not a CloudEvent JSON object raises ValueError (daprd: dead letter or drop).
+    Tracing attributes missing from the event are taken from the entry's metadata."""
+    raw = gocompat.parse_bool(sub_metadata["rawPayload"]) if sub_metadata.get("rawPayload") else False
+    if raw:
+        event = cloudevents.from_raw_payload(msg.data, msg.topic, pubsub_name)
+        for key in ("traceid", "traceparent", "tracestate"):
+            if key in msg.metadata:
+                event[key] = msg.metadata[key]
+        if "traceparent" in msg.metadata:
+            event["traceid"] = msg.metadata["traceparent"]
+        return event
+    event = gocompat.loads_strict(msg.data)
+    if not isinstance(event, dict):
+        raise ValueError("json: cannot unmarshal into Go value of type map[string]interface {}")
+    if "traceid" not in event and "traceid" in msg.metadata:
+        event["traceid"] = msg.metadata["traceid"]
+    if "traceparent" not in event and "traceparent" in msg.metadata:
+        event["traceparent"] = event["traceid"] = msg.metadata["traceparent"]
+    if "tracestate" not in event and "tracestate" in msg.metadata:
+        event["tracestate"] = msg.metadata["tracestate"]
+    return event
+
+
+async def dead_letter(runtime: Runtime, pubsub_name: str, msg: StreamMessage, topic: str) -> None:
+    """sendToDeadLetter: the entry's original bytes, with its metadata plus ``pubsubName``."""
+    pubsub = get_pubsub(runtime, pubsub_name)
+    await pubsub.publish(topic, msg.data, {**msg.metadata, METADATA_KEY_PUBSUB: pubsub_name})
 
 
 async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome: str, dead_letter_topic: str) -> None:
-    """What happens after delivery (Dapr 1.17, no resiliency policy): success acks; drop and
-    failure go to the dead-letter topic if there is one (then ack), else the failure is raised
-    and the component acknowledges it anyway (spec F2.4, F3.4)."""
+    """What happens after delivery with no resiliency policy (daprd 1.18): success acks; drop
+    and failure (RETRY included) go to the dead-letter topic if there is one, then ack; without
+    one a drop is acked and a failure is raised, which the component acknowledges anyway
+    (components-contrib redis ``processMessage``), so it is not redelivered (spec F2.4, F3.4)."""
     if outcome == "success":
         return
     if dead_letter_topic:
-        pubsub = get_pubsub(runtime, pubsub_name)
-        await pubsub.publish(dead_letter_topic, msg.data, msg.metadata)
+        await dead_letter(runtime, pubsub_name, msg, dead_letter_topic)
         return
     if outcome == "drop":
         return
-    raise RuntimeError(f"subscriber asked to retry message {msg.id}; without a resiliency policy Dapr 1.17 does not retry")
+    raise RuntimeError(f"subscriber asked to retry message {msg.id}; with no resiliency policy daprd does not retry")
+
+
+Deliver = Callable[[dict[str, Any]], Awaitable[str]]
+
+
+class DeliveryTimeout(Exception):
+    """The app did not answer within ``processingTimeout``: daprd's handler context expired."""
+
+
+async def handle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, sub_metadata: dict[str, str], dead_letter_topic: str,
+                 deliver: Deliver) -> None:
+    """daprd's per-message subscription handler around one transport's ``deliver`` (which
+    returns "success", "retry" or "drop", raises ``Cancelled`` to leave the entry pending, or
+    ``DeliveryTimeout``).
+
+    An entry that cannot be read as a CloudEvent, or an expired one, never reaches the app: it
+    goes to the dead-letter topic if there is one, else it is dropped (acknowledged). Returning
+    normally acknowledges the entry; raising makes the component acknowledge it too.
+    """
+    try:
+        event = event_for_delivery(msg, pubsub_name, sub_metadata)
+    except ValueError as exc:
+        log.error("error deserializing cloud event in pubsub %s and topic %s: %s", pubsub_name, msg.topic, exc)
+        if dead_letter_topic:
+            await dead_letter(runtime, pubsub_name, msg, dead_letter_topic)
+            return
+        raise
+    if cloudevents.has_expired(event):
+        log.warning("dropping expired pub/sub event %s as of %s", event.get("id"), event.get("expiration"))
+        if dead_letter_topic:
+            try:
+                await dead_letter(runtime, pubsub_name, msg, dead_letter_topic)
+            except Exception as exc:  # noqa: BLE001 - daprd ignores this error too
+                log.error("error sending message to dead letter, origin topic: %s dead letter topic %s err: %s", msg.topic, dead_letter_topic, exc)
+        return
+    try:
+        outcome = await deliver(event)
+    except DeliveryTimeout as exc:
+        # daprd: the component's context expired, so the entry is not acknowledged and the
+        # redelivery loop sends it again (not to the dead-letter topic; checked on daprd 1.18).
+        log.error("Error processing Redis message %s: %s", msg.id, exc)
+        raise Cancelled(str(exc)) from exc
+    await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic)

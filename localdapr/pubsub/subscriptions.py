@@ -7,6 +7,7 @@ subscription in the metadata (spec E3).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -14,11 +15,14 @@ from typing import Any, Callable
 import httpx
 
 from localdapr.components.loader import load_documents
-from localdapr.pubsub import service
-from localdapr.pubsub.redis_streams import Cancelled, StreamMessage
+from localdapr.pubsub import gocompat, service
+from localdapr.pubsub.redis_streams import StreamMessage
 from localdapr.runtime import Runtime
 
 log = logging.getLogger("localdapr.pubsub")
+
+# daprd gives a streaming subscription the default route "/" (it shows in the metadata rules).
+STREAMING_ROUTE = "/"
 
 
 @dataclass
@@ -71,7 +75,7 @@ class SubscriptionManager:
     # ---- delivery to the app over HTTP ------------------------------------------------------------
     def _declarative(self) -> list[Subscription]:
         subs = []
-        for file, doc in load_documents(self.runtime.options.resources_paths):
+        for file, doc in load_documents(self.runtime.options.resources_paths, "Subscription"):
             if doc.get("kind") != "Subscription" or doc.get("apiVersion") not in ("dapr.io/v1alpha1", "dapr.io/v2alpha1"):
                 continue
             scopes = doc.get("scopes") or []
@@ -109,24 +113,45 @@ class SubscriptionManager:
             log.info("subscribed %s/%s -> %s (%s)", sub.pubsubname, sub.topic, sub.route, sub.kind)
 
     def _http_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
-        async def handle(msg: StreamMessage) -> None:
+        async def deliver(msg: StreamMessage, event: dict[str, Any]) -> str:
+            """daprd's HTTP postman: the entry's bytes (the CloudEvent built for a rawPayload
+            subscription) POSTed as application/cloudevents+json with the entry's metadata as
+            headers. 2xx: ``status`` SUCCESS (or none, or an unreadable body) / RETRY / DROP,
+            case-sensitive, anything else retries; 404 drops; other codes and an unreachable app
+            are failures (with no resiliency policy: dead letter or dropped)."""
             assert self._http is not None
+            raw = bool(sub.metadata.get("rawPayload")) and gocompat.parse_bool(sub.metadata["rawPayload"])
+            body = gocompat.dumps_bytes(event) if raw else msg.data
+            headers = {k: v for k, v in {**msg.metadata, service.METADATA_KEY_PUBSUB: sub.pubsubname}.items() if k.lower() != "content-length"}
+            headers["Content-Type"] = "application/cloudevents+json"
             try:
-                resp = await self._http.post(sub.route, content=msg.data, headers={"Content-Type": "application/cloudevents+json", "pubsubname": sub.pubsubname})
+                resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
+            except httpx.TimeoutException as exc:
+                raise service.DeliveryTimeout(f"app did not answer within processingTimeout: {exc}") from exc
             except httpx.HTTPError as exc:
-                raise Cancelled(f"app unreachable: {exc}") from exc
-            outcome = "retry"
+                log.warning("error returned from app channel while sending pub/sub event to app: %s", exc)
+                return "retry"
             if resp.status_code == 404:
-                outcome = "drop"
-            elif 200 <= resp.status_code < 300:
-                try:
-                    status = (resp.json() or {}).get("status", "SUCCESS") if resp.content else "SUCCESS"
-                except ValueError:
-                    status = "SUCCESS"
-                outcome = {"SUCCESS": "success", "": "success", "DROP": "drop"}.get(str(status).upper(), "retry")
-            await service.settle(self.runtime, sub.pubsubname, msg, outcome, sub.dead_letter_topic)
+                return "drop"
+            if not 200 <= resp.status_code <= 299:
+                return "retry"
+            try:
+                answer = json.loads(resp.content) if resp.content.strip() else None
+            except ValueError:
+                return "success"
+            status = answer.get("status", "") if isinstance(answer, dict) else ""
+            if not isinstance(status, str):
+                return "success"  # Go: decoding the body fails, the status check is skipped
+            return {"": "success", "SUCCESS": "success", "RETRY": "retry", "DROP": "drop"}.get(status, "retry")
+
+        async def handle(msg: StreamMessage) -> None:
+            await service.handle(self.runtime, sub.pubsubname, msg, sub.metadata, sub.dead_letter_topic,
+                                 lambda event: deliver(msg, event))
 
         return handle
+
+    def _timeout(self, sub: Subscription) -> float | None:
+        return self.runtime.pubsubs[sub.pubsubname].handler_timeout
 
     async def close(self) -> None:
         for sub in list(self.active):

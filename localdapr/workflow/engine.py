@@ -18,23 +18,21 @@ import uuid
 from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
-import grpc
-
-from localdapr.errors import DaprError
 from localdapr.runtime import Runtime
+from localdapr.workflow.errors import BackendError, actor_not_found, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.reminders import Reminder, Reminders
-from localdapr.workflow.runtimestate import InstanceState, apply_response, event, new_events_for_turn, sv
-from localdapr.workflow.storage import SavePlan, WorkflowStorage
+from localdapr.workflow.runtimestate import InstanceState, apply_response, event, new_events_for_turn, new_execution_id, now_ts, sv
+from localdapr.workflow.storage import SavePlan, WorkflowStorage, workflow_actor_type
 from localdapr.workflow.workers import WorkItemStreams
 
 log = logging.getLogger("localdapr.workflow")
 
-NO_ACTOR_STORE = (
-    "the state store is not configured to use the actor runtime. Have you set the - name: actorStateStore value: "
-    '"true" in your state store component file? (workflows need exactly one state store with actorStateStore: "true" '
-    "and --placement-host-address)"
-)
+# durabletask-go's workflowProcessor: how many times one turn may continue as new in a row.
+MAX_CONTINUE_AS_NEW = 20
+# daprd's DaprBuiltInActorNotFoundRetries (5 retries, 1 s apart): how long a call on an instance
+# waits for its workflow actor to be hosted (a worker to connect) before failing.
+ACTOR_LOOKUP_SECONDS = 5.0
 
 
 def _b64(ev: history.HistoryEvent) -> str:
@@ -78,11 +76,25 @@ class WorkflowEngine:
             await self.reminders.close()
 
     def metadata_section(self) -> dict[str, Any]:
-        return {"workflows": {"connectedWorkers": self.streams.connected} if self.streams.connected else {}}
+        """What daprd 1.18.2's /v1.0/metadata shows of workflows: nothing while no worker is
+        connected; with one, ``workflows.connectedWorkers`` and, in ``actors``, the three
+        internal actor types it registers for as long as a worker is connected (count 0
+        omitted). daprd also lists them in ``actorRuntime.activeActors`` (not added here: that
+        object belongs to localdapr/metadata.py)."""
+        if not self.streams.connected:
+            return {}
+        app, ns = self.runtime.app_id, self.runtime.namespace_or_default
+        types = [{"type": f"dapr.internal.{ns}.{app}.{kind}"} for kind in ("retentioner", "workflow", "activity")]
+        return {"actors": types, "workflows": {"connectedWorkers": self.streams.connected}}
 
     def require(self) -> WorkflowStorage:
+        """The storage, or daprd's error for a sidecar without an actor state store.
+
+        daprd starts its workflow engine anyway and accepts workers; every call that touches
+        workflow state then fails with the actor runtime's "not configured" error.
+        """
         if self.storage is None:
-            raise DaprError(grpc.StatusCode.FAILED_PRECONDITION, 500, "ERR_WORKFLOW_NOT_CONFIGURED", NO_ACTOR_STORE)
+            raise no_actor_store()
         return self.storage
 
     async def _notify(self) -> None:
@@ -109,6 +121,7 @@ class WorkflowEngine:
 
     async def _fire_timer(self, rid: str, payload: dict[str, Any]) -> bool:
         fired = _unb64(payload["event"])
+        fired.timestamp.CopyFrom(now_ts())  # daprd stamps a fired timer when it fires, not when armed
         return await self._run_turn(payload["instance"], [fired], rid, generation=payload["generation"])
 
     async def _run_turn(self, iid: str, extra: list[history.HistoryEvent], rid: str, generation: int | None = None) -> bool:
@@ -128,36 +141,64 @@ class WorkflowEngine:
                 state.inbox = []
                 await storage.save(state, stored, SavePlan(remove=[rid]))
                 return True
-            started = state.started_event()
-            assert started is not None
-            request = service.WorkflowRequest(instanceId=iid, pastEvents=state.history, newEvents=new_events)
-            if started.executionStarted.workflowInstance.HasField("executionId"):
-                request.executionId.CopyFrom(started.executionStarted.workflowInstance.executionId)
-            request.router.CopyFrom(started.router)
-            response = await self.streams.run_workflow(request)
-            effects = apply_response(state, new_events, response)
-            plan = SavePlan(remove=[rid])
-            gen = state.generation
-            exec_id = started.executionStarted.workflowInstance.executionId.value
-            for act in effects.activities:
-                plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", {
-                    "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
-                    "task_execution_id": act.task_execution_id, "generation": gen, "execution_id": exec_id,
-                }))
-            for timer in effects.timers:
-                fired = event(timerFired=history.TimerFiredEvent(fireAt=timer.fire_at, timerId=timer.timer_id))
-                due = int(timer.fire_at.ToMilliseconds())
-                plan.add.append(Reminder(f"timer||{iid}||{timer.timer_id}||{gen}", due, {
-                    "kind": "timer", "instance": iid, "generation": gen, "event": _b64(fired)}))
-            deliveries = self._deliveries(state, started, effects)
-            for n, (target, ev, create) in enumerate(deliveries):
-                plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", {
-                    "kind": "deliver", "instance": target, "event": _b64(ev), "create": create}))
-            if effects.continued_as_new:
-                plan.add.append(self._run_reminder(iid))
-            await storage.save(state, stored, plan, history_from=0 if effects.continued_as_new else None)
+            for ev in new_events:  # daprd's runWorkflow stamps the router on a start event that has none
+                if ev.HasField("executionStarted") and not ev.HasField("router"):
+                    ev.router.sourceAppID = self.runtime.app_id
+            effects, restarts = await self._execute(state, new_events)
+            if restarts > MAX_CONTINUE_AS_NEW:
+                # durabletask-go abandons the work item; daprd saves the progress made (one
+                # generation more, carried-over raised events back in the inbox) and retries.
+                state.generation += 1
+                state.history = [e for e in effects.restart_events if not e.HasField("eventRaised")]
+                state.inbox = [e for e in effects.restart_events if e.HasField("eventRaised")]
+                await storage.save(state, stored, SavePlan(), history_from=0)
+                log.warning("workflow %s: exceeded tight-loop continue-as-new limit of %d iterations", iid, MAX_CONTINUE_AS_NEW)
+                return False
+            if restarts:
+                state.generation += 1  # daprd: once per turn that continued as new, however many times
+            plan = self._plan(state, effects, rid)
+            await storage.save(state, stored, plan, history_from=0 if restarts else None)
         await self._notify()
         return True
+
+    async def _execute(self, state: InstanceState, new_events: list[history.HistoryEvent]) -> tuple[Any, int]:
+        """Run one turn on the worker, continue-as-new included, like durabletask-go's
+        ``workflowProcessor.ProcessWorkItem``: a workflow that continues as new is run again at
+        once from its fresh start events, in the same turn, until it does something else (or
+        MAX_CONTINUE_AS_NEW is passed). Returns the last effects and how many restarts happened.
+        """
+        restarts = 0
+        while True:
+            request = service.WorkflowRequest(instanceId=state.instance_id, pastEvents=state.history, newEvents=new_events)
+            response = await self.streams.run_workflow(request)
+            effects = apply_response(state, new_events, response, self.runtime.app_id)
+            if not effects.continued_as_new:
+                return effects, restarts
+            restarts += 1
+            if restarts > MAX_CONTINUE_AS_NEW:
+                return effects, restarts
+            new_events = effects.restart_events
+
+    def _plan(self, state: InstanceState, effects: Any, rid: str) -> SavePlan:
+        """The reminders a finished turn leaves behind: activities, timers, deliveries."""
+        started = state.started_event()
+        assert started is not None
+        iid, gen = state.instance_id, state.generation
+        plan = SavePlan(remove=[rid])
+        for act in effects.activities:
+            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", {
+                "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
+                "task_execution_id": act.task_execution_id, "generation": gen,
+            }))
+        for timer in effects.timers:
+            fired = event(timerFired=history.TimerFiredEvent(fireAt=timer.fire_at, timerId=timer.timer_id))
+            due = int(timer.fire_at.ToMilliseconds())
+            plan.add.append(Reminder(f"timer||{iid}||{timer.timer_id}||{gen}", due, {
+                "kind": "timer", "instance": iid, "generation": gen, "event": _b64(fired)}))
+        for n, (target, ev, create) in enumerate(self._deliveries(state, started, effects)):
+            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", {
+                "kind": "deliver", "instance": target, "event": _b64(ev), "create": create}))
+        return plan
 
     def _deliveries(self, state: InstanceState, started: history.HistoryEvent, effects: Any) -> list[tuple[str, history.HistoryEvent, bool]]:
         """Events for other instances, delivered by their own durable reminders."""
@@ -166,14 +207,16 @@ class WorkflowEngine:
         for child in effects.children:
             ev = event(executionStarted=history.ExecutionStartedEvent(
                 name=child.name, input=sv(child.input),
-                workflowInstance=orchestration.WorkflowInstance(instanceId=child.instance_id, executionId=sv(uuid.uuid4().hex)),
+                workflowInstance=orchestration.WorkflowInstance(instanceId=child.instance_id, executionId=new_execution_id()),
             ))
             parent = ev.executionStarted.parentInstance
             parent.taskScheduledId = child.task_id
             parent.name.value = me.name
-            parent.workflowInstance.CopyFrom(me.workflowInstance)
-            parent.appID = self.runtime.app_id
-            ev.router.CopyFrom(started.router)
+            parent.workflowInstance.instanceId = me.workflowInstance.instanceId
+            if me.workflowInstance.HasField("executionId"):
+                parent.workflowInstance.executionId.CopyFrom(me.workflowInstance.executionId)
+            parent.appID = child.router.sourceAppID
+            ev.router.CopyFrom(child.router)
             out.append((child.instance_id, ev, True))
         for sent in effects.events:
             out.append((sent.instance_id, event(eventRaised=history.EventRaisedEvent(name=sent.name, input=sv(sent.data))), False))
@@ -184,12 +227,19 @@ class WorkflowEngine:
         if done is not None and parent_id:
             task_id = me.parentInstance.taskScheduledId
             c = done.executionCompleted
+            # durabletask-go's applier: a parent with an appID gets {source: this app, target: it}.
+            router = orchestration.TaskRouter(sourceAppID=done.router.sourceAppID)
+            if me.parentInstance.HasField("appID"):
+                router.targetAppID = me.parentInstance.appID
+            else:
+                router.CopyFrom(done.router)
             if c.workflowStatus == orchestration.ORCHESTRATION_STATUS_COMPLETED:
                 ev = event(childWorkflowInstanceCompleted=history.ChildWorkflowInstanceCompletedEvent(
                     taskScheduledId=task_id, result=c.result if c.HasField("result") else None))
             else:
                 ev = event(childWorkflowInstanceFailed=history.ChildWorkflowInstanceFailedEvent(
                     taskScheduledId=task_id, failureDetails=c.failureDetails if c.HasField("failureDetails") else None))
+            ev.router.CopyFrom(router)
             out.append((parent_id, ev, False))
         return out
 
@@ -203,9 +253,10 @@ class WorkflowEngine:
         if not state.exists or state.terminal or state.generation != p["generation"]:
             await storage.reminders.remove(rid)
             return True
+        # As durabletask-go's grpcExecutor.ExecuteActivity builds it: the instance id only.
         request = service.ActivityRequest(
             name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
-            workflowInstance=orchestration.WorkflowInstance(instanceId=iid, executionId=sv(p["execution_id"])),
+            workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
         )
         response = await self.streams.run_activity(request)
         if response.HasField("failureDetails"):
@@ -214,6 +265,9 @@ class WorkflowEngine:
         else:
             ev = event(taskCompleted=history.TaskCompletedEvent(taskScheduledId=p["task_id"], result=response.result if response.HasField("result") else None,
                                                                 taskExecutionId=p["task_execution_id"]))
+        scheduled = next((e for e in state.history if e.eventId == p["task_id"] and e.HasField("taskScheduled")), None)
+        if scheduled is not None and scheduled.HasField("router"):
+            ev.router.CopyFrom(scheduled.router)  # the result carries its TaskScheduled's router
         return await self._append(iid, ev, rid, generation=p["generation"])
 
     async def _deliver(self, rid: str, p: dict[str, Any]) -> bool:
@@ -243,37 +297,50 @@ class WorkflowEngine:
         return True
 
     # ---- client operations ----------------------------------------------------------------------
-    async def create(self, req: service.CreateInstanceRequest) -> str:
+    async def create(self, req: service.CreateInstanceRequest, gave_up: Callable[[], Awaitable[bool]] | None = None) -> str:
+        """Save a new instance's start event to its inbox plus the reminder that runs it.
+
+        Waits for a worker first, without a time limit: in daprd 1.18 the workflow actor types
+        are registered only while a GetWorkItems stream is open, and until then the create call
+        is retried every second (``DaprBuiltInActorNotFoundRetries`` in its log) for as long as
+        the caller waits; nothing is written if the caller gives up (gRPC deadline, HTTP client
+        gone). The start event is built as durabletask-go's ``grpcExecutor.StartInstance``
+        builds it: a new execution id, no tags.
+        """
+        if not self.streams.connected:  # say why the call hangs (daprd logs a retry warning)
+            log.warning("starting workflow '%s' waits for a workflow worker to connect (GetWorkItems): "
+                        "like daprd, the sidecar hosts workflows only while a worker is connected", req.instanceId or req.name)
+        await self.streams.wait_for_worker(gave_up)
         storage = self.require()
-        iid = req.instanceId or uuid.uuid4().hex
+        iid = req.instanceId or str(uuid.uuid4())
         async with self._locks[iid]:
             state, stored = await storage.load(iid)
             if state.exists and not state.terminal:
-                raise DaprError(grpc.StatusCode.UNKNOWN, 500, "ERR_START_WORKFLOW", f"an active workflow with ID '{iid}' already exists")
+                raise already_exists(iid)
             started = history.ExecutionStartedEvent(
                 name=req.name, input=req.input if req.HasField("input") else None,
-                workflowInstance=orchestration.WorkflowInstance(instanceId=iid, executionId=req.executionId if req.HasField("executionId") else sv(uuid.uuid4().hex)),
+                workflowInstance=orchestration.WorkflowInstance(instanceId=iid, executionId=new_execution_id()),
             )
             delay = 0.0
             if req.HasField("scheduledStartTimestamp"):
                 started.scheduledStartTimestamp.CopyFrom(req.scheduledStartTimestamp)
                 delay = max(0.0, req.scheduledStartTimestamp.ToMilliseconds() / 1000 - time.time())
-            for k, v in req.tags.items():
-                started.tags[k] = v
-            ev = event(executionStarted=started)
-            ev.router.sourceAppID = self.runtime.app_id
-            new = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1)
-            if state.exists:
-                await storage.purge(iid, stored)
-                stored = (0, 0)
-            await storage.save(new, stored, SavePlan(add=[self._run_reminder(iid, delay)]), history_from=0)
+            new = InstanceState(iid, inbox=[event(executionStarted=started)], generation=state.generation + 1 if state.exists else 1)
+            # A finished instance is recreated in place (daprd's State.Reset): its rows are
+            # deleted in the same save, customStatus reset, generation + 1.
+            plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)
+            await storage.save(new, stored, plan, history_from=0 if state.exists else None)
         await self._notify()
         return iid
+
+    async def list_instance_ids(self) -> list[str]:
+        return await self.require().list_instance_ids()
 
     async def load(self, iid: str) -> InstanceState:
         return (await self.require().load(iid))[0]
 
     async def wait_for(self, iid: str, done: Callable[[InstanceState], bool], timeout: float | None) -> InstanceState:
+        await self.reach_instance(iid)  # daprd watches the status through the instance's actor
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             async with self._changed:
@@ -288,19 +355,43 @@ class WorkflowEngine:
                 except asyncio.TimeoutError:
                     pass
 
+    async def reach_instance(self, iid: str) -> None:
+        """What daprd's actor router does before any call on an instance's workflow actor: with
+        no worker connected the actor type is not registered, placement's lookup is retried for
+        ACTOR_LOOKUP_SECONDS (DaprBuiltInActorNotFoundRetries: 5 retries, 1 s apart), then the
+        call fails with FAILED_PRECONDITION "did not find address for actor ...". Reads of
+        stored state (GetInstance) do not go through the actor and work without a worker."""
+        if not await self.streams.wait_for_worker(timeout=ACTOR_LOOKUP_SECONDS):
+            raise actor_not_found(workflow_actor_type(self.runtime.namespace_or_default, self.runtime.app_id), iid)
+
     async def raise_event(self, iid: str, ev: history.HistoryEvent) -> None:
+        await self.reach_instance(iid)
         state = await self.load(iid)
         if not state.exists:
-            raise DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_INSTANCE_ID_NOT_FOUND", f"no such instance exists: {iid}")
+            raise instance_not_found()
         await self._append(iid, ev, None)
 
-    async def purge(self, iid: str, force: bool = False) -> int:
+    async def purge(self, iid: str, force: bool = False, recursive: bool = True) -> int:
+        """Delete a finished instance's rows (and, recursive, its child workflows' first), as
+        durabletask-go's ``purgeWorkflowState``; returns how many instances were deleted."""
+        await self.reach_instance(iid)
         storage = self.require()
+        state, _ = await storage.load(iid)
+        if not state.exists:
+            raise instance_not_found("failed to fetch workflow state: " if recursive else "")
+        if not state.terminal and not force:
+            raise not_completed()
+        count = 0
+        children = [e.childWorkflowInstanceCreated.instanceId for e in state.history if e.HasField("childWorkflowInstanceCreated")]
+        for child in children if recursive else []:
+            try:
+                count += await self.purge(child, force, recursive)
+            except BackendError as err:
+                if not err.not_found:  # a child purged already is skipped, as durabletask-go does
+                    raise
         async with self._locks[iid]:
             state, stored = await storage.load(iid)
             if not state.exists:
-                return 0
-            if not state.terminal and not force:
-                raise DaprError(grpc.StatusCode.FAILED_PRECONDITION, 500, "ERR_PURGE_WORKFLOW", f"workflow instance {iid} is still running; terminate it first")
+                raise instance_not_found()
             await storage.purge(iid, stored)
-        return 1
+        return count + 1

@@ -3,52 +3,56 @@
 from __future__ import annotations
 
 import inspect
-import time
 from typing import Any, AsyncIterator
 
 import grpc
 from google.protobuf import empty_pb2
 
 from localdapr.api.grpc.base import abort
+from localdapr.api.grpc.streams import ShutdownRequested, until_shutdown
 from localdapr.errors import DaprError, not_supported
 from localdapr.runtime import Runtime
 from localdapr.state.errors import STORE_FAILURES
 from localdapr.workflow.engine import WorkflowEngine
+from localdapr.workflow.errors import BackendError
 from localdapr.workflow.protos import TERMINAL, history, orchestration, service, service_grpc
 from localdapr.workflow.runtimestate import event, sv
 
 S = orchestration
 
 
-def _timeout(context: grpc.aio.ServicerContext) -> float | None:
-    remaining = context.time_remaining()
-    return None if remaining is None else max(0.0, remaining - 0.05)
-
-
 class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
     def __init__(self, engine: WorkflowEngine) -> None:
         self.engine = engine
 
-    async def _guard(self, context: grpc.aio.ServicerContext, coro: Any) -> Any:
+    async def _guard(self, context: grpc.aio.ServicerContext, coro: Any, wrap: str | None = None) -> Any:
+        """Await ``coro``, answering its failures as daprd does.
+
+        A backend failure (no actor store, the store's Redis down) keeps daprd's gRPC code;
+        ``wrap`` is the prefix daprd's method adds (StartInstance: "failed to create workflow
+        instance: "), without it the bare text is sent, as GetInstance does.
+        """
         try:
             return await coro
         except DaprError as err:
             await abort(context, err)
-        except STORE_FAILURES as exc:  # the actor state store's Redis is down or refusing
-            store = self.engine.runtime.actor_state_store
-            name = store.name if store is not None else "?"
-            await context.abort(grpc.StatusCode.INTERNAL, f"workflow state in actor state store {name} is unavailable: {exc}")
+        except BackendError as err:
+            await context.abort(err.code, err.bare if wrap is None else wrap + err.wrapped)
+        except STORE_FAILURES as exc:  # a save failed after a successful load
+            await context.abort(grpc.StatusCode.UNKNOWN, (wrap or "") + f"failed to save workflow state: {exc}")
 
     async def Hello(self, request: empty_pb2.Empty, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         return empty_pb2.Empty()
 
     async def GetWorkItems(self, request: service.GetWorkItemsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[service.WorkItem]:
+        # Accepted even without an actor state store, as daprd does (its calls fail instead).
+        # On shutdown daprd ends it with CANCELLED "shutting down" (durabletask-go's
+        # errShuttingDown), so the SDK worker stops instead of reconnecting.
         try:
-            self.engine.require()
-        except DaprError as err:
-            await abort(context, err)
-        async for item in self.engine.streams.serve():
-            yield item
+            async for item in until_shutdown(self.engine.streams.serve(), self.engine.runtime.shutdown_requested):
+                yield item
+        except ShutdownRequested:
+            await context.abort(grpc.StatusCode.CANCELLED, "shutting down")
 
     async def CompleteOrchestratorTask(self, request: service.WorkflowResponse, context: grpc.aio.ServicerContext) -> service.CompleteTaskResponse:
         if not self.engine.streams.complete(("wf", request.instanceId), request):
@@ -61,10 +65,11 @@ class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
         return service.CompleteTaskResponse()
 
     async def StartInstance(self, request: service.CreateInstanceRequest, context: grpc.aio.ServicerContext) -> service.CreateInstanceResponse:
-        iid = await self._guard(context, self.engine.create(request))
+        iid = await self._guard(context, self.engine.create(request), wrap="failed to create workflow instance: ")
         if not request.HasField("scheduledStartTimestamp"):
-            # daprd returns once the first turn ran (no longer PENDING), spec H3.1.
-            await self.engine.wait_for(iid, lambda s: s.status() != S.ORCHESTRATION_STATUS_PENDING, min(_timeout(context) or 10.0, 10.0))
+            # daprd returns once the first turn ran (no longer PENDING), spec H3.1, however long
+            # that takes: only the caller's deadline ends the wait.
+            await self._guard(context, self.engine.wait_for(iid, lambda s: s.status() != S.ORCHESTRATION_STATUS_PENDING, None))
         return service.CreateInstanceResponse(instanceId=iid)
 
     async def GetInstance(self, request: service.GetInstanceRequest, context: grpc.aio.ServicerContext) -> service.GetInstanceResponse:
@@ -74,7 +79,9 @@ class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
         return service.GetInstanceResponse(exists=True, workflowState=state.to_workflow_state(request.getInputsAndOutputs))
 
     async def _wait(self, request: Any, context: grpc.aio.ServicerContext, done: Any) -> service.GetInstanceResponse:
-        state = await self._guard(context, self.engine.wait_for(request.instanceId, done, _timeout(context)))
+        # No time limit of its own, as daprd: the caller's deadline cancels the wait and the
+        # caller gets DEADLINE_EXCEEDED (the SDK's wait_for_workflow_* turn that into TimeoutError).
+        state = await self._guard(context, self.engine.wait_for(request.instanceId, done, None))
         if not state.exists:
             return service.GetInstanceResponse(exists=False)
         return service.GetInstanceResponse(exists=True, workflowState=state.to_workflow_state(request.getInputsAndOutputs))
@@ -85,37 +92,41 @@ class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
     async def WaitForInstanceCompletion(self, request: service.GetInstanceRequest, context: grpc.aio.ServicerContext) -> service.GetInstanceResponse:
         return await self._wait(request, context, lambda s: not s.exists or s.status() in TERMINAL)
 
+    # The four below add an event through the instance's workflow actor, as durabletask-go's
+    # grpcExecutor does (backend.AddNewWorkflowEvent; errors shown as daprd wraps them), and the
+    # last three then wait for its effect like daprd, bounded by the caller's deadline only.
     async def RaiseEvent(self, request: service.RaiseEventRequest, context: grpc.aio.ServicerContext) -> service.RaiseEventResponse:
         ev = event(eventRaised=history.EventRaisedEvent(name=request.name, input=request.input if request.HasField("input") else None))
-        await self._guard(context, self.engine.raise_event(request.instanceId, ev))
+        await self._guard(context, self.engine.raise_event(request.instanceId, ev), wrap="")
         return service.RaiseEventResponse()
 
     async def TerminateInstance(self, request: service.TerminateRequest, context: grpc.aio.ServicerContext) -> service.TerminateResponse:
         ev = event(executionTerminated=history.ExecutionTerminatedEvent(input=request.output if request.HasField("output") else None, recurse=request.recursive))
-        await self._guard(context, self.engine.raise_event(request.instanceId, ev))
-        await self.engine.wait_for(request.instanceId, lambda s: s.status() in TERMINAL, _timeout(context) or 30.0)
+        await self._guard(context, self.engine.raise_event(request.instanceId, ev), wrap="failed to submit termination request: ")
+        await self._guard(context, self.engine.wait_for(request.instanceId, lambda s: s.status() in TERMINAL, None))
         return service.TerminateResponse()
 
     async def SuspendInstance(self, request: service.SuspendRequest, context: grpc.aio.ServicerContext) -> service.SuspendResponse:
-        ev = event(executionSuspended=history.ExecutionSuspendedEvent(input=request.reason if request.HasField("reason") else None))
-        await self._guard(context, self.engine.raise_event(request.instanceId, ev))
-        await self.engine.wait_for(request.instanceId, lambda s: s.status() in TERMINAL | {S.ORCHESTRATION_STATUS_SUSPENDED}, _timeout(context) or 30.0)
+        ev = event(executionSuspended=history.ExecutionSuspendedEvent(input=sv(request.reason.value or None)))
+        await self._guard(context, self.engine.raise_event(request.instanceId, ev), wrap="")
+        await self._guard(context, self.engine.wait_for(request.instanceId, lambda s: s.status() in TERMINAL | {S.ORCHESTRATION_STATUS_SUSPENDED}, None))
         return service.SuspendResponse()
 
     async def ResumeInstance(self, request: service.ResumeRequest, context: grpc.aio.ServicerContext) -> service.ResumeResponse:
-        ev = event(executionResumed=history.ExecutionResumedEvent(input=request.reason if request.HasField("reason") else None))
-        await self._guard(context, self.engine.raise_event(request.instanceId, ev))
-        await self.engine.wait_for(request.instanceId, lambda s: s.status() != S.ORCHESTRATION_STATUS_SUSPENDED, _timeout(context) or 30.0)
+        ev = event(executionResumed=history.ExecutionResumedEvent(input=sv(request.reason.value or None)))
+        await self._guard(context, self.engine.raise_event(request.instanceId, ev), wrap="")
+        await self._guard(context, self.engine.wait_for(request.instanceId, lambda s: s.status() in TERMINAL | {S.ORCHESTRATION_STATUS_RUNNING}, None))
         return service.ResumeResponse()
 
     async def PurgeInstances(self, request: service.PurgeInstancesRequest, context: grpc.aio.ServicerContext) -> service.PurgeInstancesResponse:
-        if request.HasField("purgeInstanceFilter"):
-            await abort(context, DaprError(grpc.StatusCode.UNIMPLEMENTED, 501, "ERR_PURGE_WORKFLOW", "multi-instance purge is not unimplemented"))
-        count = await self._guard(context, self.engine.purge(request.instanceId, request.force))
+        if request.HasField("purgeInstanceFilter"):  # daprd 1.18.2: errors.New, typo included
+            await context.abort(grpc.StatusCode.UNKNOWN, "multi-instance purge is not unimplemented")
+        purge = self.engine.purge(request.instanceId, request.force, request.recursive)
+        count = await self._guard(context, purge, wrap="failed to purge workflow state: ")
         return service.PurgeInstancesResponse(deletedInstanceCount=count)
 
     async def ListInstanceIDs(self, request: Any, context: grpc.aio.ServicerContext) -> service.ListInstanceIDsResponse:
-        ids = await self._guard(context, self.engine.require().list_instance_ids())
+        ids = await self._guard(context, self.engine.list_instance_ids())
         return service.ListInstanceIDsResponse(instanceIds=ids)
 
 

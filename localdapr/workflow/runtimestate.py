@@ -56,6 +56,7 @@ class ChildToStart:
     instance_id: str
     name: str
     input: str | None
+    router: orchestration.TaskRouter
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Effects:
     terminations: list[tuple[str, str | None]] = field(default_factory=list)
     completed: H | None = None  # the ExecutionCompleted event, when the workflow finished
     continued_as_new: bool = False
+    restart_events: list[H] = field(default_factory=list)  # the new execution's first events
 
 
 @dataclass
@@ -198,80 +200,109 @@ def child_instance_id(parent: str, action_id: int) -> str:
     return f"{parent}:{action_id:04x}"
 
 
-def apply_response(state: InstanceState, new_events: list[H], response: service.WorkflowResponse) -> Effects:
-    """Move the turn's events to history and turn the worker's actions into events + effects."""
+def new_execution_id() -> wrappers_pb2.StringValue:
+    """A fresh execution id, in daprd's form (a dashed UUID, ``uuid.New().String()``)."""
+    return wrappers_pb2.StringValue(value=str(uuid.uuid4()))
+
+
+def action_router(action: actions.WorkflowAction, app_id: str) -> orchestration.TaskRouter:
+    """The router durabletask-go's applier stamps on every action: the worker's, with
+    ``sourceAppID`` set to this app; every event made from the action carries it (daprd's rows
+    have ``router {sourceAppID}`` on taskScheduled, timerCreated, executionCompleted, ...)."""
+    router = orchestration.TaskRouter()
+    if action.HasField("router"):
+        router.CopyFrom(action.router)
+    router.sourceAppID = app_id
+    return router
+
+
+def apply_response(state: InstanceState, new_events: list[H], response: service.WorkflowResponse, app_id: str) -> Effects:
+    """Move the turn's events to history and turn the worker's actions into events + effects.
+
+    Follows durabletask-go's ``runtimestate.Applier.Actions``: on continue-as-new the state is
+    replaced by a fresh one (``effects.restart_events``) and the remaining actions are ignored;
+    the engine then runs the new execution in the same turn (the tight loop).
+    """
     effects = Effects()
     state.history.extend(new_events)
     state.inbox = []
-    if response.HasField("customStatus"):
-        state.custom_status = response.customStatus.value
+    state.custom_status = response.customStatus.value if response.HasField("customStatus") else None
     for action in response.actions:
         kind = action.WhichOneof("workflowActionType")
+        router = action_router(action, app_id)
+
+        def add(ev: H) -> None:
+            ev.eventId = action.id
+            ev.router.CopyFrom(router)
+            state.history.append(ev)
+
         if kind == "scheduleTask":
             a = action.scheduleTask
-            ev = event(taskScheduled=history.TaskScheduledEvent(name=a.name, input=a.input if a.HasField("input") else None,
-                                                                 taskExecutionId=a.taskExecutionId or str(uuid.uuid4())))
-            ev.eventId = action.id
-            if action.HasField("router"):
-                ev.router.CopyFrom(action.router)
-            state.history.append(ev)
-            effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, ev.taskScheduled.taskExecutionId))
+            add(event(taskScheduled=history.TaskScheduledEvent(name=a.name, input=a.input if a.HasField("input") else None,
+                                                                taskExecutionId=a.taskExecutionId)))
+            effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, a.taskExecutionId))
         elif kind == "createTimer":
             a = action.createTimer
-            created = history.TimerCreatedEvent(fireAt=a.fireAt, name=a.name)
+            created = history.TimerCreatedEvent(fireAt=a.fireAt)
+            if a.HasField("name"):
+                created.name = a.name
             for origin in ("createTimer", "externalEvent", "activityRetry", "childWorkflowRetry"):
                 if a.HasField(origin):
                     getattr(created, origin).CopyFrom(getattr(a, origin))
-            ev = event(timerCreated=created)
-            ev.eventId = action.id
-            state.history.append(ev)
+            add(event(timerCreated=created))
             effects.timers.append(TimerToArm(action.id, a.fireAt))
         elif kind == "createChildWorkflow":
             a = action.createChildWorkflow
             child_id = a.instanceId or child_instance_id(state.instance_id, action.id)
-            ev = event(childWorkflowInstanceCreated=history.ChildWorkflowInstanceCreatedEvent(
-                instanceId=child_id, name=a.name, input=a.input if a.HasField("input") else None))
-            ev.eventId = action.id
-            state.history.append(ev)
-            effects.children.append(ChildToStart(action.id, child_id, a.name, a.input.value if a.HasField("input") else None))
+            add(event(childWorkflowInstanceCreated=history.ChildWorkflowInstanceCreatedEvent(
+                instanceId=child_id, name=a.name, input=a.input if a.HasField("input") else None)))
+            effects.children.append(ChildToStart(action.id, child_id, a.name, a.input.value if a.HasField("input") else None, router))
         elif kind == "sendEvent":
             a = action.sendEvent
-            ev = event(eventSent=history.EventSentEvent(instanceId=a.instance.instanceId, name=a.name, input=a.data if a.HasField("data") else None))
-            ev.eventId = action.id
-            state.history.append(ev)
+            add(event(eventSent=history.EventSentEvent(instanceId=a.instance.instanceId, name=a.name, input=a.data if a.HasField("data") else None)))
             effects.events.append(EventToSend(a.instance.instanceId, a.name, a.data.value if a.HasField("data") else None))
         elif kind == "terminateWorkflow":
             a = action.terminateWorkflow
             effects.terminations.append((a.instanceId, a.reason.value if a.HasField("reason") else None))
         elif kind == "completeWorkflow":
-            _complete(state, action, effects)
+            if _complete(state, action, router, effects):
+                return effects
         else:
             raise NotImplementedError(f"workflow action '{kind}' is not supported by the local sidecar")
     return effects
 
 
-def _complete(state: InstanceState, action: actions.WorkflowAction, effects: Effects) -> None:
+def _complete(state: InstanceState, action: actions.WorkflowAction, router: orchestration.TaskRouter, effects: Effects) -> bool:
+    """Apply a completeWorkflow action; True when it was a continue-as-new (stop applying)."""
     a = action.completeWorkflow
     if a.workflowStatus == orchestration.ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
         started = state.started_event()
         assert started is not None
-        restarted = history.ExecutionStartedEvent()
-        restarted.CopyFrom(started.executionStarted)
-        restarted.workflowInstance.executionId.value = uuid.uuid4().hex
-        if a.HasField("result"):
-            restarted.input.CopyFrom(a.result)
-        else:
-            restarted.ClearField("input")
+        old = started.executionStarted
+        restarted = history.ExecutionStartedEvent(name=old.name, input=a.result if a.HasField("result") else None,
+                                                  workflowInstance=orchestration.WorkflowInstance(instanceId=state.instance_id, executionId=new_execution_id()))
+        if old.HasField("parentInstance"):
+            restarted.parentInstance.CopyFrom(old.parentInstance)
+        if old.HasField("parentTraceContext"):
+            restarted.parentTraceContext.CopyFrom(old.parentTraceContext)
+        first = event(workflowStarted=history.WorkflowStartedEvent())
+        second = event(executionStarted=restarted)
+        for ev in (first, second):
+            ev.router.CopyFrom(router)
         state.history = []
-        state.inbox = [event(executionStarted=restarted), *a.carryoverEvents]
-        state.generation += 1
+        state.inbox = []
+        effects.restart_events = [first, second, *a.carryoverEvents]
         effects.continued_as_new = True
-        return
+        # Everything the abandoned execution scheduled in this response is dropped with it.
+        effects.activities, effects.timers, effects.children, effects.events, effects.terminations = [], [], [], [], []
+        return True
     done = event(executionCompleted=history.ExecutionCompletedEvent(
         workflowStatus=a.workflowStatus,
         result=a.result if a.HasField("result") else None,
         failureDetails=a.failureDetails if a.HasField("failureDetails") else None,
     ))
     done.eventId = action.id
+    done.router.CopyFrom(router)
     state.history.append(done)
     effects.completed = done
+    return False

@@ -5,6 +5,11 @@ customStatus`` hold protobuf bytes in the state store's hash layout (``data``/``
 by the same Lua script as every state write). Each save is ONE Redis MULTI/EXEC that also adds and
 removes this sidecar's durable reminders (``reminders.py``), so a kill -9 can never leave a
 pending step without its reminder or a reminder pointing at state that was not saved.
+
+What a save writes follows daprd's ``wfengine/state.State.GetSaveRequest``: history rows that
+were added (and deletes of rows past the new length), inbox likewise, ``customStatus`` only when
+the history changed (a save that only adds to the inbox leaves it alone, so a just-created
+instance has no customStatus row yet), and ``metadata`` on every save.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from typing import Any
 
 from google.protobuf import wrappers_pb2
 
+from localdapr.state.errors import STORE_FAILURES
 from localdapr.state.redis_store import DELETE_SCRIPT, SET_SCRIPT, RedisStateStore
+from localdapr.workflow.errors import store_unavailable
 from localdapr.workflow.protos import backend, history
 from localdapr.workflow.reminders import Reminder, Reminders
 from localdapr.workflow.runtimestate import InstanceState
@@ -30,6 +37,7 @@ class SavePlan:
 
     add: list[Reminder] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
+    clear_instance: bool = False  # drop every reminder of the instance first (it is recreated)
 
 
 class WorkflowStorage:
@@ -48,6 +56,12 @@ class WorkflowStorage:
 
     async def load(self, instance_id: str) -> tuple[InstanceState, tuple[int, int]]:
         """The state and the stored (inbox, history) lengths, needed to delete rows on save."""
+        try:
+            return await self._load(instance_id)
+        except STORE_FAILURES as exc:
+            raise store_unavailable(exc) from exc
+
+    async def _load(self, instance_id: str) -> tuple[InstanceState, tuple[int, int]]:
         p = self.prefix(instance_id)
         raw = await self._get(p + "metadata")
         state = InstanceState(instance_id)
@@ -79,17 +93,25 @@ class WorkflowStorage:
             pipe.eval(SET_SCRIPT, 1, p + key, "0", value, "0")
 
         start = stored[1] if history_from is None else history_from
-        for i in range(start, len(state.history)):
+        written = range(start, len(state.history))
+        deleted = range(len(state.history), stored[1])
+        for i in written:
             put(f"history-{i:06d}", state.history[i].SerializeToString())
-        for i in range(len(state.history), stored[1]):
+        for i in deleted:
             pipe.eval(DELETE_SCRIPT, 1, p + f"history-{i:06d}", "0")
-        for i, ev in enumerate(state.inbox):
-            put(f"inbox-{i:06d}", ev.SerializeToString())
+        # The inbox only grows between turns, so rows already stored are not rewritten (daprd
+        # writes the added ones only); a recreated instance (history_from set) writes all.
+        inbox_from = stored[0] if history_from is None and len(state.inbox) >= stored[0] else 0
+        for i in range(inbox_from, len(state.inbox)):
+            put(f"inbox-{i:06d}", state.inbox[i].SerializeToString())
         for i in range(len(state.inbox), stored[0]):
             pipe.eval(DELETE_SCRIPT, 1, p + f"inbox-{i:06d}", "0")
-        put("customStatus", wrappers_pb2.StringValue(value=state.custom_status or "").SerializeToString())
+        if written or deleted:
+            put("customStatus", wrappers_pb2.StringValue(value=state.custom_status or "").SerializeToString())
         meta = backend.BackendWorkflowStateMetadata(inboxLength=len(state.inbox), historyLength=len(state.history), generation=state.generation)
         put("metadata", meta.SerializeToString())
+        if plan.clear_instance:
+            self.reminders.queue_instance_removal(pipe, state.instance_id)
         self.reminders.queue_changes(pipe, plan.add, plan.remove)
         results = await pipe.execute(raise_on_error=False)
         errors = [r for r in results if isinstance(r, Exception)]

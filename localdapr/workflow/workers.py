@@ -5,6 +5,11 @@ workflow and activity work items to one of the open streams and waits for the ma
 CompleteOrchestratorTask / CompleteActivityTask (matched by instance id, and task id for
 activities — spec H3.5). When a stream closes, what it had in flight fails at once so the
 reminder behind it is retried (on another stream, or when the worker reconnects).
+
+``wait_for_worker`` exists because daprd 1.18 registers its workflow actor types only while a
+GetWorkItems stream is open: a start with no worker connected is retried (placement answers
+"did not find address for actor") until one connects or the caller gives up, and the engine
+reproduces that wait.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Hashable
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable
 
 from localdapr.workflow.protos import service
 
@@ -37,6 +42,7 @@ class WorkItemStreams:
         self._rr = itertools.count()
         self._pending: dict[Hashable, tuple[asyncio.Future[Any], _Stream]] = {}
         self.on_connect: list[Any] = []
+        self._any_connected = asyncio.Event()
 
     @property
     def connected(self) -> int:
@@ -46,6 +52,7 @@ class WorkItemStreams:
         """Body of GetWorkItems: yields work items until the client goes away."""
         stream = _Stream()
         self._streams.append(stream)
+        self._any_connected.set()
         for callback in self.on_connect:
             callback()
         try:
@@ -53,10 +60,32 @@ class WorkItemStreams:
                 yield await stream.queue.get()
         finally:
             self._streams.remove(stream)
+            if not self._streams:
+                self._any_connected.clear()
             for key in list(stream.pending):
                 entry = self._pending.pop(key, None)
                 if entry and not entry[0].done():
                     entry[0].set_exception(StreamClosed("the worker's work-item stream closed"))
+
+    async def wait_for_worker(self, gave_up: Callable[[], Awaitable[bool]] | None = None, timeout: float | None = None) -> bool:
+        """Wait until at least one worker stream is open (True), or ``timeout`` passed (False).
+
+        Without a timeout only the caller's cancellation (gRPC deadline, client gone) ends the
+        wait. ``gave_up`` is for callers that are not cancelled when their client leaves (HTTP):
+        polled every half second.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self._any_connected.is_set():
+            step = 0.5 if deadline is None else min(0.5, deadline - loop.time())
+            if step <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._any_connected.wait(), timeout=step)
+            except asyncio.TimeoutError:
+                if gave_up is not None and await gave_up():
+                    raise asyncio.CancelledError("the caller went away while waiting for a workflow worker")
+        return True
 
     async def _dispatch(self, key: Hashable, item: service.WorkItem, timeout: float) -> Any:
         if not self._streams:

@@ -1,5 +1,6 @@
 """An app receiving pub/sub messages over HTTP: ``/dapr/subscribe`` plus routes that record
-what they get in Redis (``received:<route>``) and answer SUCCESS, RETRY or 404."""
+what they get in Redis (``received:<route>``) and answer SUCCESS, RETRY, "success" (lower case:
+not a status daprd knows) or 404."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ SUBSCRIPTIONS = [
     {"pubsubname": "messagepubsub", "topic": "web", "route": "/web"},
     {"pubsubname": "messagepubsub", "topic": "flaky", "route": "/flaky", "deadLetterTopic": "flaky-dead"},
     {"pubsubname": "messagepubsub", "topic": "gone", "route": "/missing"},
+    {"pubsubname": "messagepubsub", "topic": "lower", "route": "/lower", "deadLetterTopic": "lower-dead"},
 ]
 
 
@@ -34,9 +36,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        r.rpush(f"received:{self.path}", json.dumps({"ct": self.headers.get("Content-Type"), "event": json.loads(body)}))
+        headers = {k: self.headers.get(k) for k in ("pubsubname", "foo")}
+        r.rpush(f"received:{self.path}", json.dumps({"ct": self.headers.get("Content-Type"), "headers": headers, "event": json.loads(body)}))
         if self.path == "/flaky":
             self._reply(200, {"status": "RETRY"})
+        elif self.path == "/lower":
+            self._reply(200, {"status": "success"})
         elif self.path == "/missing":
             self._reply(404, {})
         else:

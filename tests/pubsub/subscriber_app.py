@@ -2,6 +2,11 @@
 
 Each delivery increments ``deliveries:<payload>`` and then waits for ``release`` before
 answering SUCCESS and setting ``processed:<payload>``.
+
+Its subscriptions are race-free (tests/pubsub/streams.py): the tests using this app are about
+crash redelivery, and with the SDK's start() race (issue 20) daprd 1.18.2 can acknowledge a
+pending message undelivered when its reconnecting stream is half-closed at once ("no streamer
+subscribed"). The race itself is tested in test_streaming_end.py and the agent trigger test.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import time
 
 import redis
 from dapr.clients import DaprClient
+from dapr.clients.grpc import client as grpc_client
 from dapr.clients.grpc._response import TopicEventResponse
+
+from tests.pubsub.streams import RaceFreeSubscription
 
 r = redis.Redis.from_url(os.environ["COUNTER_REDIS_URL"])
 
@@ -29,6 +37,7 @@ def handle(message) -> TopicEventResponse:  # type: ignore[no-untyped-def]
     return TopicEventResponse("success")
 
 
+grpc_client.Subscription = RaceFreeSubscription  # type: ignore[attr-defined,misc]
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 with DaprClient() as client:

@@ -47,13 +47,16 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path, dapr
         kinds = {(s["topic"], s["type"]) for s in meta["subscriptions"]}
         assert {("web", "PROGRAMMATIC"), ("declared", "DECLARATIVE")} <= kinds
         assert meta["appConnectionProperties"]["port"] == app_port
-        for topic in ("web", "declared", "flaky", "gone"):
-            assert httpx.post(f"{base}/v1.0/publish/messagepubsub/{topic}", json={"topic": topic}).status_code == 204
+        for topic in ("web", "declared", "flaky", "gone", "lower"):
+            assert httpx.post(f"{base}/v1.0/publish/messagepubsub/{topic}?metadata.foo=bar", json={"topic": topic}).status_code == 204
         r = server.client()
         wait_until(lambda: r.llen("received:/web") == 1 and r.llen("received:/declared") == 1)
         got = json.loads(r.lindex("received:/web", 0))
         assert got["ct"] == "application/cloudevents+json" and got["event"]["data"] == {"topic": "web"}
-        wait_until(lambda: r.xlen("flaky-dead") == 1)  # RETRY without resiliency -> dead letter (1.17)
+        # The entry's metadata arrives as headers, plus the pubsub's name.
+        assert got["headers"] == {"pubsubname": "messagepubsub", "foo": "bar"}
+        wait_until(lambda: r.xlen("lower-dead") == 1)  # statuses are case-sensitive: "success" is unknown
+        wait_until(lambda: r.xlen("flaky-dead") == 1)  # RETRY without resiliency -> dead letter (daprd 1.18)
         wait_until(lambda: r.llen("received:/missing") == 1)
         wait_until(lambda: r.xpending("gone", "webapp")["pending"] == 0)  # 404 = dropped, acknowledged
         assert r.llen("received:/flaky") == 1

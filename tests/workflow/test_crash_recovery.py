@@ -110,31 +110,109 @@ def test_H3_6_redis_restart_with_aof(stack: WorkflowStack) -> None:
         worker.terminate()
 
 
-@pytest.mark.parametrize("stack", [True], indirect=True)
-def test_H_redis_down_is_a_clear_error_and_loses_nothing(stack: WorkflowStack) -> None:
-    """With the actor store's Redis down, starting a workflow fails with INTERNAL naming the
-    store (not an unexpected exception); the instance started before is intact afterwards."""
+def test_H_start_waits_for_a_worker(stack: WorkflowStack) -> None:
+    """daprd 1.18 registers its workflow actors only while a worker's GetWorkItems stream is
+    open: a start made before any worker connects is retried (placement: "did not find address
+    for actor") until one does. A caller that gives up first (deadline) leaves nothing behind;
+    one that waits gets its instance started once the worker is there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    from localdapr.workflow.protos import service, service_grpc
+
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{stack.sidecar.grpc_port}"))
+    with pytest.raises(grpc.RpcError) as err:
+        stub.StartInstance(service.CreateInstanceRequest(instanceId="gave-up", name="crashy"), timeout=2)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(stack.workflow_client().schedule_new_workflow, "crashy", instance_id="waited")
+        worker = start_worker(stack)
+        try:
+            assert waiting.result(timeout=60) == "waited"
+            wait_until(lambda: stack.redis.get("count:waited") == b"1")  # it runs: slow_step started
+            finish(stack, "waited")
+        finally:
+            worker.terminate()
+    assert stack.workflow_client().get_workflow_state("gave-up") is None
+    assert stack.workflow_keys("gave-up") == []
+
+
+def test_H_calls_on_an_instance_fail_once_no_worker_is_connected(stack: WorkflowStack) -> None:
+    """When the last worker goes, daprd 1.18 unregisters its workflow actors: stored state is
+    still read (GetInstance), but a call through the instance's actor fails after placement's
+    lookup retries (about 5 s) with FAILED_PRECONDITION "did not find address for actor"."""
     from datetime import datetime, timedelta, timezone
 
     import grpc
 
-    client = stack.workflow_client()
-    # Scheduled for later, so the call returns without waiting for a first turn (no worker here).
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
-    client.schedule_new_workflow("crashy", instance_id="before-outage", start_at=later)
-    stack.redis_server.kill()
+    from localdapr.workflow.protos import history, service, service_grpc
+
+    worker = start_worker(stack)
+    try:
+        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        stack.workflow_client().schedule_new_workflow("crashy", instance_id="orphan", start_at=later)
+    finally:
+        worker.terminate()
+    metadata = f"http://127.0.0.1:{stack.sidecar.http_port}/v1.0/metadata"
+    wait_until(lambda: "workflows" not in httpx.get(metadata).json(), what="the worker's stream to close")
+    assert stack.workflow_client().get_workflow_state("orphan").runtime_status == wf.WorkflowStatus.PENDING
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{stack.sidecar.grpc_port}"))
+    lookup = "failed to lookup actor: api error: code = FailedPrecondition desc = did not find address for actor 'dapr.internal.default.crashapp.workflow/orphan'"
     with pytest.raises(grpc.RpcError) as err:
-        client.schedule_new_workflow("crashy", instance_id="during-outage", start_at=later)
-    assert err.value.code() == grpc.StatusCode.INTERNAL
-    assert "actor state store statestore is unavailable" in err.value.details()
-    base = f"http://127.0.0.1:{stack.sidecar.http_port}/v1.0/workflows/dapr"
-    got = httpx.get(f"{base}/before-outage")
-    assert got.status_code == 500 and got.json()["errorCode"] == "ERR_GET_WORKFLOW"
-    assert got.json()["message"].startswith("error while getting workflow info on instance 'before-outage': ")
-    started = httpx.post(f"{base}/crashy/start?instanceID=http-during-outage")
-    assert started.status_code == 500 and started.json()["errorCode"] == "ERR_START_WORKFLOW"
-    assert stack.sidecar.process.alive
-    stack.redis_server.restart(kill=False)
-    state = client.get_workflow_state("before-outage")
-    assert state is not None and state.instance_id == "before-outage"
-    assert client.get_workflow_state("during-outage") is None
+        stub.RaiseEvent(service.RaiseEventRequest(instanceId="orphan", name="go"), timeout=60)
+    assert (err.value.code(), err.value.details()) == (grpc.StatusCode.FAILED_PRECONDITION, lookup)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.TerminateInstance(service.TerminateRequest(instanceId="orphan"), timeout=60)
+    assert (err.value.code(), err.value.details()) == (grpc.StatusCode.FAILED_PRECONDITION, "failed to submit termination request: " + lookup)
+    prefix = "crashapp||dapr.internal.default.crashapp.workflow||orphan||"
+    assert stack.workflow_keys("orphan") == [prefix + "inbox-000000", prefix + "metadata"]  # nothing was added
+    assert history.HistoryEvent.FromString(stack.redis.hget(prefix + "inbox-000000", "data")).HasField("executionStarted")
+
+
+@pytest.mark.parametrize("stack", [True], indirect=True)
+def test_H_redis_down_is_a_clear_error_and_loses_nothing(stack: WorkflowStack) -> None:
+    """With the actor store's Redis down, workflow calls fail with daprd's errors (gRPC UNKNOWN
+    "failed to load workflow metadata: <redis error>", wrapped per API; HTTP 500 ERR_*_WORKFLOW)
+    instead of hanging or crashing; the instance started before is intact afterwards. A worker
+    is connected: without one daprd would only wait (test_H_start_waits_for_a_worker)."""
+    from datetime import datetime, timedelta, timezone
+
+    import grpc
+
+    worker = start_worker(stack)
+    try:
+        client = stack.workflow_client()
+        # Scheduled for later, so nothing runs: the test is about the store, not the worker.
+        later = datetime.now(timezone.utc) + timedelta(hours=1)
+        client.schedule_new_workflow("crashy", instance_id="before-outage", start_at=later)
+        stack.redis_server.kill()
+        with pytest.raises(grpc.RpcError) as err:
+            client.schedule_new_workflow("crashy", instance_id="during-outage", start_at=later)
+        assert err.value.code() == grpc.StatusCode.UNKNOWN
+        assert err.value.details().startswith("failed to create workflow instance: failed to load workflow metadata: ")
+        with pytest.raises(grpc.RpcError) as err:
+            client.get_workflow_state("before-outage")
+        assert err.value.code() == grpc.StatusCode.UNKNOWN
+        assert err.value.details().startswith("failed to load workflow metadata: ")
+        base = f"http://127.0.0.1:{stack.sidecar.http_port}/v1.0/workflows/dapr"
+        got = httpx.get(f"{base}/before-outage", timeout=60)
+        assert got.status_code == 500 and got.json()["errorCode"] == "ERR_GET_WORKFLOW"
+        assert got.json()["message"].startswith(
+            "error while getting workflow info on instance 'before-outage': failed to get workflow metadata for 'before-outage': "
+            "failed to fetch workflow metadata: failed to load workflow metadata: "
+        )
+        started = httpx.post(f"{base}/crashy/start?instanceID=http-during-outage", timeout=60)  # daprd retries ~15 s
+        assert started.status_code == 500 and started.json()["errorCode"] == "ERR_START_WORKFLOW"
+        assert started.json()["message"].startswith(
+            "error starting workflow 'crashy': unable to start workflow: failed to start workflow: failed to load workflow metadata: "
+        )
+        assert stack.sidecar.process.alive
+        stack.redis_server.restart(kill=False)
+        state = client.get_workflow_state("before-outage")
+        assert state is not None and state.instance_id == "before-outage"
+        assert state.runtime_status == wf.WorkflowStatus.PENDING
+        assert client.get_workflow_state("during-outage") is None
+        assert client.get_workflow_state("http-during-outage") is None
+    finally:
+        worker.terminate()

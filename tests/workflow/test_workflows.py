@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 from typing import Iterator
 
 import dapr.ext.workflow as wf
+import grpc
 import pytest
 
 from tests.stacks import SidecarStack as WorkflowStack
@@ -117,9 +119,52 @@ def test_H_chaining_and_daprd_key_layout(wf_stack: WorkflowStack, runtime: wf.Wo
     from localdapr.workflow.protos import backend, history
 
     meta = backend.BackendWorkflowStateMetadata.FromString(wf_stack.redis.hget(prefix + "metadata", "data"))
-    assert meta.inboxLength == 0 and meta.historyLength == sum(k.startswith(prefix + "history-") for k in keys)
-    first = history.HistoryEvent.FromString(wf_stack.redis.hget(prefix + "history-000000", "data"))
-    assert first.HasField("workflowStarted") or first.HasField("executionStarted")
+    assert (meta.inboxLength, meta.historyLength, meta.generation) == (0, 9, 1)
+    assert sorted(keys) == sorted([prefix + "metadata", prefix + "customStatus"] + [prefix + f"history-{i:06d}" for i in range(9)])
+    events = [history.HistoryEvent.FromString(wf_stack.redis.hget(prefix + f"history-{i:06d}", "data")) for i in range(9)]
+    assert [e.WhichOneof("eventType") for e in events] == [
+        "workflowStarted", "executionStarted", "taskScheduled",
+        "workflowStarted", "taskCompleted", "taskScheduled",
+        "workflowStarted", "taskCompleted", "executionCompleted",
+    ]
+    # As daprd writes them: every event but WorkflowStarted carries router {sourceAppID: app}
+    # (durabletask-go's applier stamps each action; results carry their TaskScheduled's), and
+    # execution ids are dashed UUIDs.
+    assert [e.router.sourceAppID for e in events if not e.HasField("workflowStarted")] == ["wfapp"] * 6
+    assert not any(e.HasField("router") for e in events if e.HasField("workflowStarted"))
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", events[1].executionStarted.workflowInstance.executionId.value)
+    # Each save rewrites metadata (create, 3 turns, 2 activity results = 6); customStatus is
+    # written only by saves that change the history (the 3 turns).
+    versions = {k.rsplit("||", 1)[1]: wf_stack.redis.hget(k, "version") for k in keys}
+    assert (versions["metadata"], versions["customStatus"], versions["history-000000"]) == (b"6", b"3", b"1")
+
+
+def test_H_metadata_while_a_worker_is_connected(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd registers its three internal workflow actor types while a worker is connected."""
+    import httpx
+
+    doc = httpx.get(f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/metadata").json()
+    assert doc["workflows"] == {"connectedWorkers": 1}
+    assert sorted(a["type"] for a in doc["actors"]) == [f"dapr.internal.default.wfapp.{k}" for k in ("activity", "retentioner", "workflow")]
+
+
+def test_H_pending_instance_rows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """A created instance that has not run yet: its start event in inbox-000000 (no router
+    yet: daprd stamps it when the first turn runs) and metadata; no customStatus row."""
+    from datetime import datetime, timedelta, timezone
+
+    from localdapr.workflow.protos import backend, history
+
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    instance = wf_stack.workflow_client().schedule_new_workflow("chain", instance_id=iid(), start_at=later)
+    prefix = f"wfapp||dapr.internal.default.wfapp.workflow||{instance}||"
+    assert wf_stack.workflow_keys(instance) == [prefix + "inbox-000000", prefix + "metadata"]
+    meta = backend.BackendWorkflowStateMetadata.FromString(wf_stack.redis.hget(prefix + "metadata", "data"))
+    assert (meta.inboxLength, meta.historyLength, meta.generation) == (1, 0, 1)
+    start = history.HistoryEvent.FromString(wf_stack.redis.hget(prefix + "inbox-000000", "data"))
+    assert start.HasField("executionStarted") and not start.HasField("router")
+    assert start.executionStarted.scheduledStartTimestamp.seconds == int(later.timestamp())
+    assert wf_stack.workflow_client().get_workflow_state(instance).runtime_status == wf.WorkflowStatus.PENDING
 
 
 def test_H_fan_out_fan_in(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
@@ -146,15 +191,27 @@ def test_H3_4_external_event(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntim
     client.raise_workflow_event(instance, "approve", data=True)
     state = client.wait_for_workflow_completion(instance, timeout_in_seconds=10)
     assert json.loads(state.serialized_output) == {"approved": True}
-    with pytest.raises(Exception, match="no such instance"):
+    with pytest.raises(grpc.RpcError) as err:  # durabletask-go's ErrInstanceNotFound: UNKNOWN on daprd
         client.raise_workflow_event("never-started", "approve", data=True)
+    assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, "no such instance exists")
 
 
 def test_H_child_workflows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
     state = run(wf_stack, "parent")
     assert json.loads(state.serialized_output) == 25
-    child = wf_stack.workflow_client().get_workflow_state(f"{state.instance_id}-explicit")
+    client = wf_stack.workflow_client()
+    child = client.get_workflow_state(f"{state.instance_id}-explicit")
     assert child is not None and child.runtime_status == wf.WorkflowStatus.COMPLETED
+    from localdapr.workflow.protos import history
+
+    prefix = f"wfapp||dapr.internal.default.wfapp.workflow||{state.instance_id}||history-"
+    rows = [history.HistoryEvent.FromString(wf_stack.redis.hget(k, "data")) for k in wf_stack.redis.keys(prefix + "*")]
+    children = sorted(e.childWorkflowInstanceCreated.instanceId for e in rows if e.HasField("childWorkflowInstanceCreated"))
+    assert len(children) == 2 and f"{state.instance_id}-explicit" in children  # the other: <parent>:<action id, 4 hex>
+    assert all(wf_stack.workflow_keys(c) for c in children)
+    client.purge_workflow(state.instance_id)  # recursive by default: the children go too
+    for instance in (state.instance_id, *children):
+        assert client.get_workflow_state(instance) is None and wf_stack.workflow_keys(instance) == [], instance
 
 
 def test_H_activity_retry_policy(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
@@ -172,11 +229,17 @@ def test_H_failed_workflow_reports_status_and_details(wf_stack: WorkflowStack, r
 def test_H_continue_as_new(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
     state = run(wf_stack, "counter", 0)
     assert json.loads(state.serialized_output) == 3
-    from localdapr.workflow.protos import backend
+    from localdapr.workflow.protos import backend, history
 
     prefix = f"wfapp||dapr.internal.default.wfapp.workflow||{state.instance_id}||"
     meta = backend.BackendWorkflowStateMetadata.FromString(wf_stack.redis.hget(prefix + "metadata", "data"))
-    assert meta.generation == 4  # three continue-as-new resets
+    # daprd runs continue-as-new in a tight loop inside one turn (durabletask-go's
+    # workflowProcessor) and adds 1 to the generation per turn that continued as new, not per
+    # restart: after three restarts in the first turn, generation 2, and the history holds the
+    # last execution only (WorkflowStarted, ExecutionStarted, ExecutionCompleted).
+    assert (meta.generation, meta.historyLength, meta.inboxLength) == (2, 3, 0)
+    kinds = [history.HistoryEvent.FromString(wf_stack.redis.hget(prefix + f"history-{i:06d}", "data")).WhichOneof("eventType") for i in range(3)]
+    assert kinds == ["workflowStarted", "executionStarted", "executionCompleted"]
 
 
 def test_H3_4_terminate_suspend_resume_purge(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
@@ -204,8 +267,12 @@ def test_H3_4_terminate_suspend_resume_purge(wf_stack: WorkflowStack, runtime: w
 def test_H3_1_reusing_an_active_instance_id_fails(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
     client = wf_stack.workflow_client()
     instance = client.schedule_new_workflow("approval", instance_id=iid())
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(grpc.RpcError) as err:
         client.schedule_new_workflow("approval", instance_id=instance)
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS  # daprd 1.18.2's exact answer:
+    assert err.value.details() == (
+        f"failed to create workflow instance: rpc error: code = AlreadyExists desc = an active workflow with ID '{instance}' already exists"
+    )
     client.terminate_workflow(instance)
     # a finished instance id can be started again
     client.schedule_new_workflow("chain", instance_id=instance)
@@ -232,11 +299,110 @@ def test_H3_7_http_routes(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) 
     assert missing.status_code == 404 and missing.json()["errorCode"] == "ERR_INSTANCE_ID_NOT_FOUND"
 
 
+def test_H3_7_errors_for_unknown_and_running_instances(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd 1.18.2's exact answers, HTTP and gRPC, for calls on an instance that does not exist
+    and for purging one that is still running (404s include Go's "%!(EXTRA ...)": daprd passes
+    two arguments to a one-%s message)."""
+    import httpx
+
+    from localdapr.workflow.protos import service, service_grpc
+
+    base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr"
+    missing = "unable to find workflow with the provided instance ID: nope"
+    expected = {
+        "raiseEvent/go": (500, "ERR_RAISE_EVENT_WORKFLOW",
+                          "error raising event on workflow 'nope': failed to raise event go on workflow nope: failed to raise event: no such instance exists"),
+        "terminate": (404, "ERR_INSTANCE_ID_NOT_FOUND", missing + "%!(EXTRA *fmt.wrapError=failed to submit termination request:: no such instance exists)"),
+        "pause": (500, "ERR_PAUSE_WORKFLOW", "error pausing workflow nope: failed to pause workflow nope: failed to suspend workflow: no such instance exists"),
+        "resume": (500, "ERR_RESUME_WORKFLOW", "error resuming workflow nope: failed to resume workflow nope: failed to resume workflow: no such instance exists"),
+        "purge": (404, "ERR_INSTANCE_ID_NOT_FOUND",
+                  missing + "%!(EXTRA *fmt.wrapError=failed to purge workflow state: failed to fetch workflow state: no such instance exists)"),
+    }
+    for path, (status, code, message) in expected.items():
+        r = httpx.post(f"{base}/nope/{path}", timeout=30)
+        assert (r.status_code, r.json()) == (status, {"errorCode": code, "message": message}), path
+
+    client = wf_stack.workflow_client()
+    running = client.schedule_new_workflow("approval", instance_id=iid())
+    r = httpx.post(f"{base}/{running}/purge", timeout=30)
+    assert (r.status_code, r.json()) == (500, {
+        "errorCode": "ERR_PURGE_WORKFLOW",
+        "message": f"error purging workflow {running}: failed to Purge workflow {running}: failed to purge workflow state: orchestration has not yet completed",
+    })
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{wf_stack.sidecar.grpc_port}"))
+    for instance, details in (
+        (running, "failed to purge workflow state: orchestration has not yet completed"),
+        ("nope", "failed to purge workflow state: failed to fetch workflow state: no such instance exists"),
+    ):
+        with pytest.raises(grpc.RpcError) as err:
+            stub.PurgeInstances(service.PurgeInstancesRequest(instanceId=instance, recursive=True), timeout=30)
+        assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, details)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.TerminateInstance(service.TerminateRequest(instanceId="nope"), timeout=30)
+    assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, "failed to submit termination request: no such instance exists")
+    client.terminate_workflow(running)
+
+
+NOT_CONFIGURED = (  # daprd 1.18.2's messages.ErrActorRuntimeNotFound, as it answers it
+    'the state store is not configured to use the actor runtime. Have you set the - name: actorStateStore value: "true" '
+    "in your state store component file?"
+)
+
+
 def test_H1_1_without_an_actor_store_workflows_fail_clearly(tmp_path, redis_server, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    """What daprd 1.18.2 does without an ``actorStateStore`` component: it starts, accepts a
+    worker, and every call on workflow state fails with INTERNAL naming actorStateStore. A start
+    made while no worker is connected waits for one (daprd registers its workflow actors only
+    while a GetWorkItems stream is open) and then gets the same error."""
+    import httpx
+
+    from cookbook.processes import wait_until
+    from localdapr.workflow.protos import service, service_grpc
     from tests.conformance.conftest import component
 
     (tmp_path / "s.yaml").write_text(component("plain", "state.redis", {"redisHost": redis_server.address}))
     sidecar = sidecar_factory("no-actor-store", tmp_path)
-    client = wf.DaprWorkflowClient(host="127.0.0.1", port=str(sidecar.grpc_port))
-    with pytest.raises(Exception, match='actorStateStore'):
-        client.schedule_new_workflow("chain", instance_id="x")
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{sidecar.grpc_port}"))
+    with pytest.raises(grpc.RpcError) as err:
+        stub.GetInstance(service.GetInstanceRequest(instanceId="x"), timeout=30)
+    assert (err.value.code(), err.value.details()) == (grpc.StatusCode.INTERNAL, NOT_CONFIGURED)
+
+    with pytest.raises(grpc.RpcError) as err:  # no worker: the start waits; only the deadline ends it
+        stub.StartInstance(service.CreateInstanceRequest(instanceId="x", name="chain"), timeout=2)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    rt = wf.WorkflowRuntime(host="127.0.0.1", port=str(sidecar.grpc_port))
+
+    @rt.workflow(name="chain")
+    def chain(ctx, _):  # type: ignore[no-untyped-def]
+        return None
+    metadata = f"http://127.0.0.1:{sidecar.http_port}/v1.0/metadata"
+    assert not {"workflows", "actors"} & set(httpx.get(metadata).json())  # no worker: no workflow actors
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(stub.StartInstance, service.CreateInstanceRequest(instanceId="y", name="chain"), timeout=120)
+        try:
+            rt.start()  # the waiting start now gets its answer
+            wait_until(lambda: httpx.get(metadata).json().get("workflows", {}).get("connectedWorkers") == 1, timeout=30)
+            with pytest.raises(grpc.RpcError) as err:
+                waiting.result(timeout=60)
+            assert err.value.code() == grpc.StatusCode.INTERNAL
+            assert err.value.details() == "failed to create workflow instance: api error: code = Internal desc = " + NOT_CONFIGURED
+            client = wf.DaprWorkflowClient(host="127.0.0.1", port=str(sidecar.grpc_port))
+            with pytest.raises(grpc.RpcError, match="actorStateStore"):
+                client.schedule_new_workflow("chain", instance_id="z")
+            started = httpx.post(f"http://127.0.0.1:{sidecar.http_port}/v1.0/workflows/dapr/chain/start?instanceID=h", timeout=60)
+            assert started.status_code == 500 and started.json() == {
+                "errorCode": "ERR_START_WORKFLOW",
+                "message": "error starting workflow 'chain': unable to start workflow: failed to start workflow: "
+                           "api error: code = Internal desc = " + NOT_CONFIGURED,
+            }
+            got = httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/workflows/dapr/h", timeout=60)
+            assert got.status_code == 500 and got.json() == {
+                "errorCode": "ERR_GET_WORKFLOW",
+                "message": "error while getting workflow info on instance 'h': failed to get workflow metadata for 'h': "
+                           "failed to fetch workflow metadata: api error: code = Internal desc = " + NOT_CONFIGURED,
+            }
+        finally:
+            rt.shutdown()

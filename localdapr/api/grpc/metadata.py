@@ -41,6 +41,7 @@ def to_proto(doc: dict) -> metadata_pb2.GetMetadataResponse:
                 topic=sub.get("topic", ""),
                 metadata=sub.get("metadata", {}),
                 dead_letter_topic=sub.get("deadLetterTopic", ""),
+                type=metadata_pb2.PubsubSubscriptionType.Value(sub.get("type", "UNKNOWN")),
                 rules=metadata_pb2.PubsubSubscriptionRules(
                     rules=[metadata_pb2.PubsubSubscriptionRule(match=r.get("match", ""), path=r.get("path", "")) for r in sub.get("rules", [])]
                 ),

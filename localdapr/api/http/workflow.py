@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from localdapr.errors import DaprError
 from localdapr.state.errors import STORE_FAILURES
+from localdapr.workflow.errors import BackendError
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.runtimestate import event, sv
 
@@ -20,9 +21,7 @@ _STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.O
 
 
 def _engine(request: Request):  # type: ignore[no-untyped-def]
-    engine = request.app.state.runtime.services.get("workflow")
-    engine.require()
-    return engine
+    return request.app.state.runtime.services.get("workflow")
 
 
 def _not_found(instance_id: str) -> DaprError:
@@ -32,7 +31,8 @@ def _not_found(instance_id: str) -> DaprError:
 async def start(name: str, request: Request) -> Response:
     body = (await request.body()).decode()
     req = service.CreateInstanceRequest(instanceId=request.query_params.get("instanceID", ""), name=name, input=sv(body) if body else None)
-    iid = await _engine(request).create(req)
+    # Blocks until a worker is connected, as daprd does; given up when the client goes away.
+    iid = await _engine(request).create(req, gave_up=request.is_disconnected)
     return JSONResponse({"instanceID": iid}, status_code=202)
 
 
@@ -55,64 +55,78 @@ async def get(instance_id: str, request: Request) -> Response:
     })
 
 
-async def _add(request: Request, instance_id: str, ev: history.HistoryEvent) -> Response:
-    engine = _engine(request)
-    if not (await engine.load(instance_id)).exists:
-        raise _not_found(instance_id)
-    await engine.raise_event(instance_id, ev)
-    return Response(status_code=202)
-
-
 async def raise_event(instance_id: str, event_name: str, request: Request) -> Response:
     body = (await request.body()).decode()
-    return await _add(request, instance_id, event(eventRaised=history.EventRaisedEvent(name=event_name, input=sv(body) if body else None)))
+    await _engine(request).raise_event(instance_id, event(eventRaised=history.EventRaisedEvent(name=event_name, input=sv(body) if body else None)))
+    return Response(status_code=202)
 
 
 async def terminate(instance_id: str, request: Request) -> Response:
-    return await _add(request, instance_id, event(executionTerminated=history.ExecutionTerminatedEvent()))
-
-
-async def pause(instance_id: str, request: Request) -> Response:
-    return await _add(request, instance_id, event(executionSuspended=history.ExecutionSuspendedEvent()))
-
-
-async def resume(instance_id: str, request: Request) -> Response:
-    return await _add(request, instance_id, event(executionResumed=history.ExecutionResumedEvent()))
-
-
-async def purge(instance_id: str, request: Request) -> Response:
-    if not await _engine(request).purge(instance_id):
-        raise _not_found(instance_id)
+    # daprd's HTTP terminate is recursive (universal API: Recursive: true) and does not wait.
+    await _engine(request).raise_event(instance_id, event(executionTerminated=history.ExecutionTerminatedEvent(recurse=True)))
     return Response(status_code=202)
 
 
-def _store_failures(code: str, message: str) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
-    """The actor state store failing (Redis down, refusing) becomes daprd's 500 for this route,
-    e.g. ERR_START_WORKFLOW "error starting workflow 'x': ...", instead of a bare 500."""
+async def pause(instance_id: str, request: Request) -> Response:
+    await _engine(request).raise_event(instance_id, event(executionSuspended=history.ExecutionSuspendedEvent()))
+    return Response(status_code=202)
+
+
+async def resume(instance_id: str, request: Request) -> Response:
+    await _engine(request).raise_event(instance_id, event(executionResumed=history.ExecutionResumedEvent()))
+    return Response(status_code=202)
+
+
+async def purge(instance_id: str, request: Request) -> Response:
+    await _engine(request).purge(instance_id, recursive=True)
+    return Response(status_code=202)
+
+
+def _backend_failures(code: str, message: str, not_found: str | None) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+    """A workflow backend failure becomes daprd's answer for this route: 500 ``code`` with
+    ``message`` (daprd's APIError format around the wrapping its workflow client and
+    durabletask-go's client add, ``{err}`` being the backend's error), or, for routes where daprd
+    tests ``errors.Is(err, api.ErrInstanceNotFound)``, 404 ERR_INSTANCE_ID_NOT_FOUND with
+    ``not_found``. The placeholders are the route's path parameters."""
 
     def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
         @functools.wraps(handler)
         async def wrapper(*args: Any, **kwargs: Any) -> Response:
             try:
                 return await handler(*args, **kwargs)
+            except BackendError as err:
+                if err.not_found and not_found is not None:
+                    raise DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_INSTANCE_ID_NOT_FOUND", not_found.format(err=err.wrapped, **kwargs)) from err
+                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(err=err.wrapped, **kwargs)) from err
             except STORE_FAILURES as exc:
-                target = kwargs.get("name") or kwargs.get("instance_id", "")
-                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(target, exc)) from exc
+                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(err=exc, **kwargs)) from exc
 
         return wrapper
 
     return wrap
 
 
-_ROUTES = [  # path, handler, daprd's error for a store failure (pkg/messages)
-    ("/{name}/start", start, "ERR_START_WORKFLOW", "error starting workflow '{}': {}"),
-    ("/{instance_id}", get, "ERR_GET_WORKFLOW", "error while getting workflow info on instance '{}': {}"),
-    ("/{instance_id}/raiseEvent/{event_name}", raise_event, "ERR_RAISE_EVENT_WORKFLOW", "error raising event on workflow '{}': {}"),
-    ("/{instance_id}/terminate", terminate, "ERR_TERMINATE_WORKFLOW", "error terminating workflow '{}': {}"),
-    ("/{instance_id}/pause", pause, "ERR_PAUSE_WORKFLOW", "error pausing workflow '{}': {}"),
-    ("/{instance_id}/resume", resume, "ERR_RESUME_WORKFLOW", "error resuming workflow '{}': {}"),
-    ("/{instance_id}/purge", purge, "ERR_PURGE_WORKFLOW", "error purging workflow '{}': {}"),
+# daprd 1.18.2's answers, checked by running it (404s: its ErrWorkflowInstanceNotFound has one
+# %s but is given two arguments, hence Go's "%!(EXTRA ...)" in the text; reproduced as is).
+_NOT_FOUND = "unable to find workflow with the provided instance ID: {instance_id}%!(EXTRA *fmt.wrapError="
+_ROUTES = [  # path, handler, errorCode, message, 404 message (None: the route has no 404 for it)
+    ("/{name}/start", start, "ERR_START_WORKFLOW", "error starting workflow '{name}': unable to start workflow: failed to start workflow: {err}", None),
+    ("/{instance_id}", get, "ERR_GET_WORKFLOW",
+     "error while getting workflow info on instance '{instance_id}': failed to get workflow metadata for '{instance_id}': "
+     "failed to fetch workflow metadata: {err}", None),
+    ("/{instance_id}/raiseEvent/{event_name}", raise_event, "ERR_RAISE_EVENT_WORKFLOW",
+     "error raising event on workflow '{instance_id}': failed to raise event {event_name} on workflow {instance_id}: failed to raise event: {err}", None),
+    ("/{instance_id}/terminate", terminate, "ERR_TERMINATE_WORKFLOW",
+     "error terminating workflow '{instance_id}': failed to terminate workflow {instance_id}: failed to submit termination request:: {err}",
+     _NOT_FOUND + "failed to submit termination request:: {err})"),
+    ("/{instance_id}/pause", pause, "ERR_PAUSE_WORKFLOW",
+     "error pausing workflow {instance_id}: failed to pause workflow {instance_id}: failed to suspend workflow: {err}", None),
+    ("/{instance_id}/resume", resume, "ERR_RESUME_WORKFLOW",
+     "error resuming workflow {instance_id}: failed to resume workflow {instance_id}: failed to resume workflow: {err}", None),
+    ("/{instance_id}/purge", purge, "ERR_PURGE_WORKFLOW",
+     "error purging workflow {instance_id}: failed to Purge workflow {instance_id}: failed to purge workflow state: {err}",
+     _NOT_FOUND + "failed to purge workflow state: {err})"),
 ]
 for _prefix in PREFIXES:
-    for _path, _handler, _code, _message in _ROUTES:
-        router.add_api_route(_prefix + _path, _store_failures(_code, _message)(_handler), methods=["GET" if _handler is get else "POST"])
+    for _path, _handler, _code, _message, _missing in _ROUTES:
+        router.add_api_route(_prefix + _path, _backend_failures(_code, _message, _missing)(_handler), methods=["GET" if _handler is get else "POST"])

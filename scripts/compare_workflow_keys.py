@@ -1,0 +1,170 @@
+"""Run the same small workflows on daprd and on the local sidecar and diff every Redis key written.
+
+Why: "daprd is the truth" for the actor state store layout too. This runs the same workflows
+on a fresh Redis per runtime (``chain``: custom status + two activities; ``counter``: three
+continue-as-new; ``sleeper``: a durable timer; ``parent``: one child workflow), dumps every key
+(type, hash fields, ``version``, TTL) with protobuf values decoded by key name, replaces
+timestamps and UUIDs by placeholders, and prints what differs. Usage::
+
+    .venv/bin/python scripts/compare_workflow_keys.py [--runtime daprd|local|both] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from google.protobuf import json_format, wrappers_pb2  # noqa: E402
+
+from cookbook.ports import free_port_block  # noqa: E402
+from cookbook.redis_server import RedisServer  # noqa: E402
+from cookbook.services import prepare_resources  # noqa: E402
+from cookbook.sidecar import Sidecar  # noqa: E402
+from localdapr.workflow.protos import backend, history  # noqa: E402
+
+APP = "cmpapp"
+
+
+def decode(key: str, data: bytes) -> Any:
+    """A workflow row's value as JSON-able data, chosen by the key's last segment."""
+    leaf = key.rsplit("||", 1)[-1]
+    try:
+        if leaf == "metadata":
+            return json_format.MessageToDict(backend.BackendWorkflowStateMetadata.FromString(data))
+        if leaf == "customStatus":
+            return json_format.MessageToDict(wrappers_pb2.StringValue.FromString(data))
+        if re.match(r"(history|inbox)-\d{6}$", leaf):
+            return json_format.MessageToDict(history.HistoryEvent.FromString(data))
+    except Exception as exc:  # noqa: BLE001 - show what could not be decoded
+        return f"<undecodable {leaf}: {exc}>"
+    try:
+        return json.loads(data)
+    except ValueError:
+        return repr(data[:200])
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+Z")
+
+
+def normalise(value: Any) -> Any:
+    """Timestamps and UUIDs differ run to run: keep only their shape (dashed UUID or not)."""
+    text = json.dumps(value, sort_keys=True)
+    text = _TS.sub("<ts>", text)
+    text = _UUID.sub(lambda m: "<uuid>" if "-" in m.group(0) else "<hex-uuid>", text)
+    return json.loads(text)
+
+
+def dump(client: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for raw in sorted(client.scan_iter(match="*", count=1000)):
+        key = raw.decode(errors="replace")
+        kind = client.type(raw).decode()
+        entry: dict[str, Any] = {"type": kind, "ttl": client.ttl(raw)}
+        if kind == "hash":
+            fields = {f.decode(): v for f, v in client.hgetall(raw).items()}
+            entry["fields"] = sorted(fields)
+            entry["version"] = fields.get("version", b"").decode()
+            if "data" in fields:
+                entry["value"] = decode(key, fields["data"])
+        elif kind == "zset":
+            entry["members"] = [m.decode() for m in client.zrange(raw, 0, -1)]
+        out[key] = entry
+    return out
+
+
+def run(runtime: str) -> dict[str, Any]:
+    import dapr.ext.workflow as wf
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"cmp-{runtime}-"))
+    ports = free_port_block(40)
+    server = RedisServer(port=ports.take(), workdir=tmp / "redis").start()
+    resources = prepare_resources(ROOT / "components" / "01-redis-state-store", tmp / "resources", server)
+    sidecar = Sidecar(APP, [resources], ports, tmp / "run", runtime=runtime)
+    rt = None
+    try:
+        sidecar.start()
+        rt = wf.WorkflowRuntime(host="127.0.0.1", port=str(sidecar.grpc_port))
+
+        @rt.activity(name="greet")
+        def greet(ctx, name: str) -> str:  # type: ignore[no-untyped-def]
+            return f"Hello {name}"
+
+        @rt.workflow(name="chain")
+        def chain(ctx, _):  # type: ignore[no-untyped-def]
+            ctx.set_custom_status("working")
+            a = yield ctx.call_activity(greet, input="a")
+            b = yield ctx.call_activity(greet, input="b")
+            return [a, b]
+
+        @rt.workflow(name="counter")
+        def counter(ctx, n: int):  # type: ignore[no-untyped-def]
+            if n < 3:
+                ctx.continue_as_new(n + 1)
+                return None
+            return n
+
+        @rt.workflow(name="sleeper")
+        def sleeper(ctx, _):  # type: ignore[no-untyped-def]
+            yield ctx.create_timer(timedelta(seconds=0.5))
+            return "woke"
+
+        @rt.workflow(name="parent")
+        def parent(ctx, _):  # type: ignore[no-untyped-def]
+            return (yield ctx.call_child_workflow(sleeper, input=None, instance_id="cmp-child"))
+
+        rt.start()
+        client = wf.DaprWorkflowClient(host="127.0.0.1", port=str(sidecar.grpc_port))
+        for name, iid, arg in (("chain", "cmp-chain", {"x": 1}), ("counter", "cmp-can", 0), ("sleeper", "cmp-timer", None),
+                               ("parent", "cmp-parent", None)):
+            client.schedule_new_workflow(name, input=arg, instance_id=iid)
+            state = client.wait_for_workflow_completion(iid, timeout_in_seconds=60)
+            assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state
+        return dump(server.client())
+    finally:
+        if rt is not None:
+            rt.shutdown()
+        sidecar.stop()
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runtime", choices=["daprd", "local", "both"], default="both")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    runtimes = ["daprd", "local"] if args.runtime == "both" else [args.runtime]
+    dumps = {r: run(r) for r in runtimes}
+    if args.json:
+        args.json.write_text(json.dumps(dumps, indent=1, default=str))
+    for runtime, keys in dumps.items():
+        print(f"===== {runtime}: {len(keys)} keys")
+        for key, entry in keys.items():
+            print(key, json.dumps(entry, default=str))
+    if len(dumps) == 2:
+        a, b = dumps["daprd"], dumps["local"]
+        differ = sorted(set(a) ^ set(b))
+        print("===== only daprd:", sorted(set(a) - set(b)))
+        print("===== only local:", sorted(set(b) - set(a)))
+        for key in sorted(set(a) & set(b)):
+            na, nb = normalise(a[key]), normalise(b[key])
+            if na != nb:
+                differ.append(key)
+                print("DIFF", key)
+                print("   daprd:", json.dumps(na, sort_keys=True))
+                print("   local:", json.dumps(nb, sort_keys=True))
+        print(f"===== {len(differ)} key(s) differ")
+        sys.exit(1 if differ else 0)
+
+
+if __name__ == "__main__":
+    main()
