@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,12 @@ class SidecarStack:
         return sorted(k.decode() for k in self.redis.keys(f"{app}||dapr.internal.default.{app}.workflow||{instance_id}||*"))
 
     def stop(self) -> None:
+        """Stop everything, then delete the stack's folder: with daprd it holds the scheduler's
+        etcd data, whose write-ahead log preallocates 64 MB per start (a suite run would
+        otherwise leave gigabytes in the temp folder)."""
         self.sidecar.stop()
         self.redis_server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def start_stack(app_id: str, write_resources: Callable[[Path, RedisServer], Path], runtime: str, *, appendonly: bool = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -79,3 +80,4 @@ def dapr(dapr_runtime: str) -> Iterator[Dapr]:
     finally:
         sidecar.stop()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # daprd's scheduler data: 64 MB of etcd WAL

@@ -16,6 +16,7 @@ SUBSCRIPTIONS = [
     {"pubsubname": "messagepubsub", "topic": "flaky", "route": "/flaky", "deadLetterTopic": "flaky-dead"},
     {"pubsubname": "messagepubsub", "topic": "gone", "route": "/missing"},
     {"pubsubname": "messagepubsub", "topic": "lower", "route": "/lower", "deadLetterTopic": "lower-dead"},
+    {"pubsubname": "messagepubsub", "topic": "early", "route": "/early"},
 ]
 
 

@@ -113,17 +113,22 @@ class ObservedSubscription(Subscription):
         super().__init__(*args, **kwargs)
         self.force_race = force_race
         self._generator_checked = threading.Event()
+        self._generators: list[Any] = []  # frames of the request generators seen so far
         self.raced = False
         self.races = 0
         self.settled = threading.Event()
 
     def _is_stream_active(self) -> bool:
-        if sys._getframe(1).f_code.co_name != "outgoing_request_iterator":
+        caller = sys._getframe(1)
+        if caller.f_code.co_name != "outgoing_request_iterator":
             return super()._is_stream_active()
         with self._stream_lock:
-            if not self._stream_active and not self.raced:
-                self.raced = True
-                self.races += 1
+            first_check = not any(frame is caller for frame in self._generators)
+            if first_check:  # later checks are the loop after each answer, not the race
+                self._generators.append(caller)
+                if not self._stream_active:
+                    self.raced = True
+                    self.races += 1
             active = self._stream_active
         self._generator_checked.set()
         return active

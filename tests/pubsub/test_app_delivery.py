@@ -39,6 +39,10 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path, dapr
                          ready=lambda: httpx.get(f"http://127.0.0.1:{app_port}/dapr/subscribe").status_code == 200)
     sidecar = Sidecar("webapp", [write_resources(tmp_path / "res", server, DECLARATIVE)], ports, tmp_path / "run",
                       runtime=dapr_runtime, app_port=app_port)
+    # F2.1: an entry already in the stream before any subscription (the group is created at 0).
+    early = {"specversion": "1.0", "id": "early-1", "source": "before", "type": "com.dapr.event.sent", "topic": "early",
+             "pubsubname": "messagepubsub", "datacontenttype": "application/json", "data": {"n": "before"}}
+    server.client().xadd("early", {"data": json.dumps(early)})
     try:
         app.start_and_wait(30)
         sidecar.start()
@@ -55,6 +59,8 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path, dapr
         assert got["ct"] == "application/cloudevents+json" and got["event"]["data"] == {"topic": "web"}
         # The entry's metadata arrives as headers, plus the pubsub's name.
         assert got["headers"] == {"pubsubname": "messagepubsub", "foo": "bar"}
+        wait_until(lambda: r.llen("received:/early") == 1)
+        assert json.loads(r.lindex("received:/early", 0))["event"]["data"] == {"n": "before"}
         wait_until(lambda: r.xlen("lower-dead") == 1)  # statuses are case-sensitive: "success" is unknown
         wait_until(lambda: r.xlen("flaky-dead") == 1)  # RETRY without resiliency -> dead letter (daprd 1.18)
         wait_until(lambda: r.llen("received:/missing") == 1)

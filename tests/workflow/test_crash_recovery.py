@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def stack(request: pytest.FixtureRequest, dapr_runtime: str) -> Iterator[WorkflowStack]:
     s = start_workflow_stack("crashapp", dapr_runtime, appendonly=getattr(request, "param", False))
     yield s
-    s.sidecar.stop()
-    s.redis_server.stop()
+    s.stop()
 
 
 def start_worker(stack: WorkflowStack) -> ManagedProcess:
