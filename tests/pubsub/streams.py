@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import grpc
 from dapr.clients.grpc.subscription import Subscription
@@ -173,41 +173,17 @@ def subscribe(client: Any, pubsub: str, topic: str, *, force_race: bool = False,
     return sub
 
 
-def _read_once(sub: Subscription, timeout: float = 30.0) -> Any:
-    """One ``next_message()`` call, bounded by a deadline (it blocks until something arrives)."""
-    found: queue.Queue[Any] = queue.Queue()
+def _bounded(call: Callable[[], Any], timeout: float, failure: str) -> Any:
+    """Run a blocking SDK read in a thread, bounded by a deadline.
 
-    def read() -> None:
-        try:
-            found.put(sub.next_message())
-        except Exception as exc:  # noqa: BLE001 - handed to the test
-            found.put(exc)
-
-    threading.Thread(target=read, daemon=True, name="sdk-next-message").start()
-    try:
-        result = found.get(timeout=timeout)
-    except queue.Empty:
-        raise AssertionError(f"the stream did not end within {timeout:.0f}s") from None
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
-def next_message(sub: Subscription, timeout: float = 30.0) -> Any:
-    """The next message of an SDK subscription, reading through the SDK's reconnects
-    (``next_message()`` returns None after one) until a message or the deadline.
-
-    The reads run in a thread because ``next_message()`` blocks until something arrives; on a
-    timeout that thread ends when the test closes the subscription.
+    ``next_message()`` blocks until something arrives; on a timeout the thread ends when the
+    test closes the subscription. An exception in the read is raised here, in the test.
     """
     found: queue.Queue[Any] = queue.Queue()
 
     def read() -> None:
         try:
-            message = None
-            while message is None:
-                message = sub.next_message()
-            found.put(message)
+            found.put(call())
         except Exception as exc:  # noqa: BLE001 - handed to the test
             found.put(exc)
 
@@ -215,7 +191,25 @@ def next_message(sub: Subscription, timeout: float = 30.0) -> Any:
     try:
         result = found.get(timeout=timeout)
     except queue.Empty:
-        raise AssertionError(f"no message within {timeout:.0f}s") from None
+        raise AssertionError(f"{failure} within {timeout:.0f}s") from None
     if isinstance(result, Exception):
         raise result
     return result
+
+
+def _read_once(sub: Subscription, timeout: float = 30.0) -> Any:
+    """One ``next_message()`` call, bounded by a deadline."""
+    return _bounded(sub.next_message, timeout, "the stream did not end")
+
+
+def next_message(sub: Subscription, timeout: float = 30.0) -> Any:
+    """The next message of an SDK subscription, reading through the SDK's reconnects
+    (``next_message()`` returns None after one) until a message or the deadline."""
+
+    def until_a_message() -> Any:
+        message = None
+        while message is None:
+            message = sub.next_message()
+        return message
+
+    return _bounded(until_a_message, timeout, "no message")
