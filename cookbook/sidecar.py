@@ -20,12 +20,31 @@ from pathlib import Path
 from typing import Sequence
 
 import yaml
+
 from cookbook.ports import PortBlock
 from cookbook.processes import ManagedProcess
 
 RUNTIMES = ("auto", "daprd", "local")
 # Where scripts/build-daprd.sh (``make daprd``) puts daprd, placement and scheduler.
 PROJECT_DAPR_BIN = Path(__file__).resolve().parents[1] / ".dapr" / "bin"
+
+
+def write_daprd_config(target: Path, name_db: Path, base: Path | None = None) -> Path:
+    """Write the Configuration daprd gets: ``base`` (if any) plus file-based name resolution.
+
+    Why: in self-hosted mode daprd defaults to mDNS name resolution, which announces every app by
+    multicast on the machine's network interfaces. The cookbook keeps all traffic on 127.0.0.1,
+    so daprd resolves app ids through a SQLite file instead (``nameResolution: sqlite``, what
+    Dapr documents for several apps on one host). A ``nameResolution`` in ``base`` is kept.
+    """
+    doc: dict = (yaml.safe_load(Path(base).read_text()) if base is not None else None) or {
+        "apiVersion": "dapr.io/v1alpha1", "kind": "Configuration", "metadata": {"name": "cookbook"}}
+    doc["spec"] = doc.get("spec") or {}
+    doc["spec"].setdefault("nameResolution", {
+        "component": "sqlite", "version": "v1", "configuration": {"connectionString": str(name_db)}})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return target
 
 
 class SidecarNotFound(RuntimeError):
@@ -122,8 +141,10 @@ class Sidecar:
         )
 
     # ---- argument building ---------------------------------------------------------------
-    def daprd_flags(self) -> list[str]:
-        """The flags both runtimes get (spec J1)."""
+    def daprd_flags(self, config: Path | None = None) -> list[str]:
+        """The flags both runtimes get (spec J1); ``config`` replaces ``self.config`` (daprd gets
+        a copy with its name resolution added)."""
+        config = config or self.config
         flags = [
             "--app-id", self.app_id,
             "--dapr-http-port", str(self.http_port),
@@ -138,39 +159,18 @@ class Sidecar:
             flags += ["--scheduler-host-address", f"127.0.0.1:{self.scheduler_port}"]
         if self.app_port is not None:
             flags += ["--app-port", str(self.app_port)]
-        if self.config is not None:
-            flags += ["--config", str(self.config)]
+        if config is not None:
+            flags += ["--config", str(config)]
         return flags + list(self.extra_args)
 
     def daprd_config(self) -> Path:
-        """The Configuration daprd gets: the caller's (if any) plus file-based name resolution.
-
-        Why: in self-hosted mode daprd defaults to mDNS name resolution, which announces every
-        app by multicast on the machine's network interfaces. The cookbook keeps all traffic on
-        127.0.0.1, so daprd resolves app ids through a SQLite file in the run directory instead
-        (``nameResolution: sqlite``, what Dapr documents for several apps on one host). A
-        ``nameResolution`` the caller set is kept as is.
-        """
-        doc: dict = yaml.safe_load(Path(self.config).read_text()) if self.config is not None else {}
-        doc = doc or {"apiVersion": "dapr.io/v1alpha1", "kind": "Configuration", "metadata": {"name": "cookbook"}}
-        spec = doc.setdefault("spec", {}) or {}
-        doc["spec"] = spec
-        spec.setdefault("nameResolution", {
-            "component": "sqlite", "version": "v1",
-            "configuration": {"connectionString": str(self.run_dir / "name-resolution.db")},
-        })
-        path = self.run_dir / "daprd-config.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        return path
+        """The caller's Configuration plus SQLite name resolution, in the run directory."""
+        return write_daprd_config(self.run_dir / "daprd-config.yaml", self.run_dir / "name-resolution.db", self.config)
 
     def argv(self) -> list[str]:
         if self.binaries is not None:
-            flags = self.daprd_flags()
-            if "--config" in flags:
-                del flags[flags.index("--config") : flags.index("--config") + 2]
             return [
-                str(self.binaries.daprd), *flags, "--config", str(self.daprd_config()),
+                str(self.binaries.daprd), *self.daprd_flags(config=self.daprd_config()),
                 "--enable-metrics=false", "--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1",
                 "--dapr-internal-grpc-port", str(self.internal_grpc_port), "--dapr-internal-grpc-listen-address", "127.0.0.1",
             ]

@@ -11,6 +11,7 @@ missing binary is a failure.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Sequence
 
 import pytest
 
-from cookbook.sidecar import find_daprd
+from cookbook.sidecar import find_daprd, write_daprd_config
 
 RUNTIMES = ("daprd", "local")
 REQUIRE_ENV = "COOKBOOK_REQUIRE_DAPRD"
@@ -69,11 +70,11 @@ _DAPRD_LOOPBACK = (
 )
 
 
-_SQLITE_NAME_RESOLUTION = Path(tempfile.mkdtemp(prefix="daprd-nr-")) / "config.yaml"
-_SQLITE_NAME_RESOLUTION.write_text(
-    "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: bare}\nspec:\n  nameResolution:\n"
-    f"    component: sqlite\n    configuration: {{connectionString: '{_SQLITE_NAME_RESOLUTION.parent / 'nr.db'}'}}\n"
-)
+@functools.cache
+def _bare_daprd_config() -> Path:
+    """One Configuration with file-based name resolution for every bare daprd of this run."""
+    folder = Path(tempfile.mkdtemp(prefix="daprd-nr-"))
+    return write_daprd_config(folder / "config.yaml", folder / "nr.db")
 
 
 def run_sidecar_to_exit(runtime: str, args: Sequence[str], cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -87,7 +88,7 @@ def run_sidecar_to_exit(runtime: str, args: Sequence[str], cwd: Path | None = No
         given = {a.split("=", 1)[0] for a in args}
         extra = [f"{flag}={value}" for flag, value in _DAPRD_LOOPBACK if flag not in given]
         if "--config" not in given:  # no mDNS multicast: file-based name resolution, as the launcher does
-            extra += ["--config", str(_SQLITE_NAME_RESOLUTION)]
+            extra += ["--config", str(_bare_daprd_config())]
     out = subprocess.run(
         [*sidecar_command(runtime), *args, *extra], capture_output=True, text=True, timeout=timeout, start_new_session=True, cwd=cwd
     )
