@@ -13,6 +13,7 @@ REQUIRE_DAPRD := $(if $(GO),COOKBOOK_REQUIRE_DAPRD=1 DAPR_RUNTIME=daprd)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+KERNEL_DISPLAY_NAME := Python 3 (Dapr Agents cookbook)
 
 .PHONY: setup daprd cookbook test lab clean
 
@@ -21,8 +22,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	@# PYTHONWARNINGS: setuptools prints a banner about editable installs on every build
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e .
+	@# kernel name python3 (what the notebooks and CI ask for), display name saying it is this project's
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY_NAME)" >/dev/null
 	touch $(STAMP)
 
 daprd:

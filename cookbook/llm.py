@@ -93,6 +93,16 @@ def read_call_log(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
 
 
+LLM_CHOICES = ("scripted", "openai", "dapr")
+
+
+def missing_llm_settings(kind: str) -> str | None:
+    """What a real LLM still needs before a run can start (checked before any process starts)."""
+    if kind == "openai" and not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+        return "needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server) in the environment"
+    return None
+
+
 def make_llm(kind: str, turns: list[dict[str, Any]], call_log: str | Path | None = None) -> Any:
     """``scripted`` (default, offline), ``openai`` (OPENAI_API_KEY / OPENAI_BASE_URL), ``dapr``."""
     if kind == "scripted":
@@ -105,4 +115,4 @@ def make_llm(kind: str, turns: list[dict[str, Any]], call_log: str | Path | None
         from dapr_agents.llm.dapr import DaprChatClient  # noqa: PLC0415
 
         return DaprChatClient(component_name=os.environ.get("DAPR_LLM_COMPONENT_DEFAULT") or None)
-    raise ValueError(f"llm must be 'scripted', 'openai' or 'dapr', not {kind!r}")
+    raise ValueError(f"llm must be one of {', '.join(LLM_CHOICES)}, not {kind!r}")

@@ -3,7 +3,10 @@
 Why each rule: papermill needs exactly one ``parameters`` cell; papermill fails cells tagged
 ``raises-exception`` (so expected errors are caught and asserted in code); CI has only the
 ``python3`` kernel; stored outputs make diffs unreadable; a notebook that starts services must
-stop them in a cleanup cell; ``results.json`` feeds the run-all summary.
+stop them in a cleanup cell; ``results.json`` feeds the run-all summary. The anatomy rules
+(../shared/DESIGN.md): "What you'll see" and a Mermaid diagram at the top, parameters validated in
+the very next cell before anything starts, a "Copy into your app" section, and no path that
+depends on the working directory (notebooks run from Lab, from the repository root, from anywhere).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 import nbformat
 
-STARTS_SERVICES = ("RedisServer(", "Sidecar(", "start_services(", "app_process(")
+STARTS_SERVICES = ("RedisServer(", "Sidecar(", "start_services(", "app_process(", "start_stack(")
+# Relative paths resolved from the cwd: they break when papermill runs from the repository root.
+CWD_PATHS = ('"../', "'../", 'Path("apps', "Path('apps", 'Path("notebooks', '"./')
 
 
 def _source(cell: Any) -> str:
@@ -42,6 +47,26 @@ def check_notebook(nb: Any, name: str = "notebook") -> list[str]:
         problems.append(f"{name}: starts services but has no cell tagged 'cleanup'")
     if "write_results(" not in code:
         problems.append(f"{name}: does not write results.json (call cookbook.results.write_results)")
+    problems += _anatomy(cells, tags, name)
+    for marker in CWD_PATHS:
+        if marker in code:
+            problems.append(f"{name}: path {marker!r} depends on the working directory (use cookbook.paths)")
+    return problems
+
+
+def _anatomy(cells: list[Any], tags: list[list[str]], name: str) -> list[str]:
+    problems = []
+    markdown = [_source(c).lower() for c in cells if c.get("cell_type") == "markdown"]
+    top = " ".join(markdown[:2])
+    if "what you'll see" not in top and "what you will see" not in top:
+        problems.append(f"{name}: no 'What you'll see' at the top")
+    if "```mermaid" not in top:
+        problems.append(f"{name}: no Mermaid diagram at the top")
+    if not any("copy into your app" in m for m in markdown):
+        problems.append(f"{name}: no 'Copy into your app' section")
+    at = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    if at is not None and (at + 1 >= len(cells) or "validate(" not in _source(cells[at + 1])):
+        problems.append(f"{name}: the cell after 'parameters' must validate them (cookbook.params.validate)")
     return problems
 
 

@@ -68,6 +68,7 @@ class ManagedProcess:
         self.ports = list(ports)
         self._proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.ready_seconds: float | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
     @property
@@ -122,12 +123,14 @@ class ManagedProcess:
             time.sleep(interval)
 
     def start_and_wait(self, timeout: float = 30.0) -> float:
+        """Start and wait until ready; returns (and keeps in ``ready_seconds``) the time it took."""
         self.start()
         try:
-            return self.wait_ready(timeout)
+            self.ready_seconds = self.wait_ready(timeout)
         except ProcessFailed:
             self.kill()
             raise
+        return self.ready_seconds
 
     def kill(self) -> None:
         """SIGKILL the whole process group: a crash, nothing gets to clean up."""

@@ -205,3 +205,7 @@ class RedisServer:
 
     def log_tail(self, lines: int = 30) -> str:
         return self.process.log_tail(lines) if self.process else "(external Redis: no log)"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None

@@ -10,6 +10,7 @@ daprd: ``DAPRD`` env var, ``daprd`` on PATH, the project's own build folder ``.d
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -92,6 +93,25 @@ def choose_runtime(requested: str | None = None, env: dict[str, str] | None = No
     if wanted == "daprd" and found is None:
         raise SidecarNotFound("DAPR_RUNTIME=daprd but no daprd was found (DAPRD, PATH, ~/.dapr/bin); run 'dapr init --slim'")
     return ("daprd", found) if found else ("local", None)
+
+
+def http_answer(url: str, timeout: float = 10.0) -> str:
+    """What a GET on ``url`` answers, in a few words ("200", "500 ERR_STATE_GET",
+    "connection refused"): evidence for a timeline of what a client sees while a process is down."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return str(resp.status)
+    except urllib.error.HTTPError as err:
+        try:
+            code = json.loads(err.read() or b"{}").get("errorCode", "")
+        except ValueError:
+            code = ""
+        return f"{err.code} {code}".strip()
+    except urllib.error.URLError as err:
+        reason = err.reason
+        return "connection refused" if isinstance(reason, ConnectionRefusedError) else str(reason)
+    except (ConnectionError, TimeoutError) as err:
+        return type(err).__name__
 
 
 def _http_ok(url: str, expect: int = 204) -> bool:
@@ -228,12 +248,15 @@ class Sidecar:
         return _http_ok(f"{base}/healthz/outbound") and _http_ok(f"{base}/healthz")
 
     def start(self, timeout: float = 60.0) -> float:
-        """Start (helpers first) and wait until healthy; returns seconds from spawn to healthy."""
+        """Start (helpers first) and wait until healthy; returns seconds from spawn to healthy of
+        the sidecar itself. ``step_seconds`` keeps each process's time to healthy (progress lines)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.step_seconds: dict[str, float] = {}
         for helper in self.helpers:
             if not helper.alive:
-                helper.start_and_wait(timeout)
-        return self.process.start_and_wait(timeout)
+                self.step_seconds[helper.name.split(":")[0]] = helper.start_and_wait(timeout)
+        self.step_seconds[self.runtime_used] = seconds = self.process.start_and_wait(timeout)
+        return seconds
 
     def kill(self) -> None:
         """SIGKILL the sidecar only (placement/scheduler keep running, like a daprd crash)."""
@@ -257,6 +280,14 @@ class Sidecar:
 
     def log_tail(self, lines: int = 30) -> str:
         return self.process.log_tail(lines)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def try_get_state(self, store: str, key: str) -> str:
+        """One HTTP state read, answered in a few words, never raising (see :func:`http_answer`)."""
+        return http_answer(f"http://127.0.0.1:{self.http_port}/v1.0/state/{store}/{key}")
 
     @property
     def client_env(self) -> dict[str, str]:

@@ -113,7 +113,8 @@ class WorkflowEngine:
         try:
             return await handler(rid, payload)
         except (asyncio.TimeoutError, RuntimeError) as exc:
-            log.info("step %s not done yet (%s); will retry", rid, exc)
+            # daprd's wording (actors/targets/activity), so a log reads the same on both runtimes
+            log.warning("%s: execution failed with a recoverable error and will be retried later: %s", rid, exc)
             return False
 
     async def _run_turn_reminder(self, rid: str, payload: dict[str, Any]) -> bool:
@@ -158,6 +159,10 @@ class WorkflowEngine:
                 state.generation += 1  # daprd: once per turn that continued as new, however many times
             plan = self._plan(state, effects, rid)
             await storage.save(state, stored, plan, history_from=0 if restarts else None)
+            if state.terminal:  # daprd's durabletask backend logs each completion like this
+                started = state.started_event()
+                log.info("%s: '%s' completed with a %s status.", iid, started.executionStarted.name if started else "?",
+                         orchestration.OrchestrationStatus.Name(state.status()).removeprefix("ORCHESTRATION_STATUS_"))
         await self._notify()
         return True
 
@@ -330,6 +335,7 @@ class WorkflowEngine:
             # deleted in the same save, customStatus reset, generation + 1.
             plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)
             await storage.save(new, stored, plan, history_from=0 if state.exists else None)
+        log.info("%s: starting new '%s' instance with ID = '%s'.", iid, req.name, iid)
         await self._notify()
         return iid
 

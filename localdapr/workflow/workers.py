@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Hashable
 
 from localdapr.workflow.protos import service
+
+log = logging.getLogger(__name__)
 
 
 class NoWorker(RuntimeError):
@@ -52,6 +55,7 @@ class WorkItemStreams:
         """Body of GetWorkItems: yields work items until the client goes away."""
         stream = _Stream()
         self._streams.append(stream)
+        log.info("work item stream established")
         self._any_connected.set()
         for callback in self.on_connect:
             callback()
@@ -59,6 +63,7 @@ class WorkItemStreams:
             while True:
                 yield await stream.queue.get()
         finally:
+            log.info("work item stream closed")
             self._streams.remove(stream)
             if not self._streams:
                 self._any_connected.clear()

@@ -20,15 +20,17 @@ def test_notebook_follows_the_rules(path: Path) -> None:
 
 def _good() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (Dapr Agents cookbook)", "language": "python"}
     params = nbformat.v4.new_code_cell("output_dir = '.'")
     params.metadata["tags"] = ["parameters"]
     cleanup = nbformat.v4.new_code_cell("stop_all()")
     cleanup.metadata["tags"] = ["cleanup"]
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_markdown_cell("# Title\n```mermaid\nflowchart LR\n A --> B\n```\n## What you'll see\nA table."),
         params,
+        nbformat.v4.new_code_cell("params.validate(output_dir=(output_dir, params.path_like()))"),
         nbformat.v4.new_code_cell("redis = RedisServer(port=1)\nwrite_results(output_dir, pattern='p', runtime='local', passed=True)"),
+        nbformat.v4.new_markdown_cell("## Copy into your app\n```yaml\n```"),
         cleanup,
     ]
     return nb
@@ -44,11 +46,17 @@ def test_checker_accepts_a_compliant_notebook() -> None:
         (lambda nb: nb.cells.insert(0, nbformat.v4.new_code_cell("x = 1")), "first cell must be markdown"),
         (lambda nb: nb.cells[1].metadata.update(tags=[]), "exactly one cell tagged 'parameters'"),
         (lambda nb: nb.cells[2].metadata.update(tags=["parameters"]), "exactly one cell tagged 'parameters'"),
-        (lambda nb: nb.cells[2].metadata.update(tags=["raises-exception"]), "raises-exception"),
+        (lambda nb: nb.cells[3].metadata.update(tags=["raises-exception"]), "raises-exception"),
         (lambda nb: nb.metadata["kernelspec"].update(name=".venv"), "kernelspec must be 'python3'"),
-        (lambda nb: nb.cells[2].update(execution_count=3), "stored outputs"),
-        (lambda nb: nb.cells.pop(3), "no cell tagged 'cleanup'"),
-        (lambda nb: nb.cells[2].update(source="redis = RedisServer(port=1)"), "does not write results.json"),
+        (lambda nb: nb.cells[3].update(execution_count=3), "stored outputs"),
+        (lambda nb: nb.cells.pop(5), "no cell tagged 'cleanup'"),
+        (lambda nb: nb.cells[3].update(source="redis = RedisServer(port=1)"), "does not write results.json"),
+        (lambda nb: nb.cells[0].update(source="# Title\n```mermaid\nflowchart LR\n```"), "no 'What you'll see' at the top"),
+        (lambda nb: nb.cells[0].update(source="# Title\n## What you'll see\nA table."), "no Mermaid diagram at the top"),
+        (lambda nb: nb.cells.pop(4), "no 'Copy into your app' section"),
+        (lambda nb: nb.cells.pop(2), "the cell after 'parameters' must validate them"),
+        (lambda nb: nb.cells[3].update(source=nb.cells[3].source + "\nopen('../build/x')"), "depends on the working directory"),
+        (lambda nb: nb.cells[3].update(source=nb.cells[3].source + "\nPath(\"apps/agent.py\")"), "depends on the working directory"),
     ],
 )
 def test_checker_rejects_each_broken_rule(break_it, expected: str) -> None:  # type: ignore[no-untyped-def]
