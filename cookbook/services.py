@@ -96,13 +96,15 @@ def start_stack(
     started = time.monotonic()
     redis.start()
     print(f"Redis {'reachable' if not redis.managed else 'ready'} {time.monotonic() - started:.1f} s", end="", flush=True)
-    resources = prepare_resources(COMPONENTS / components, run_dir / "resources", redis)
-    sidecar = Sidecar(app_id, [resources], ports, run_dir, runtime=runtime)
+    sidecar = None
     try:
+        resources = prepare_resources(COMPONENTS / components, run_dir / "resources", redis)
+        sidecar = Sidecar(app_id, [resources], ports, run_dir, runtime=runtime)  # raises when no such runtime
         seconds = sidecar.start()
-    except Exception:
+    except BaseException:
         print(" -> sidecar failed", flush=True)
-        sidecar.stop()  # placement/scheduler may be up even when daprd never became healthy
+        if sidecar is not None:
+            sidecar.stop()  # placement/scheduler may be up even when daprd never became healthy
         redis.stop()
         raise
     print("".join(f" -> {step} {s:.1f} s" for step, s in sidecar.step_seconds.items()), flush=True)

@@ -175,3 +175,15 @@ def test_daprd_gets_file_based_name_resolution_and_keeps_the_callers_config(tmp_
     assert merged["metadata"]["name"] == "mine" and merged["spec"]["secrets"]["scopes"][0]["defaultAccess"] == "deny"
     assert merged["spec"]["nameResolution"]["component"] == "sqlite"
     assert custom.daprd_flags()[custom.daprd_flags().index("--config") + 1] == str(mine)  # the local sidecar gets the original
+
+
+def test_start_stack_that_cannot_start_a_sidecar_leaves_no_redis_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No daprd although the notebook asked for it: the error says so and the Redis started just
+    before is stopped (it used to outlive the failed cell)."""
+    from cookbook import processes, services, sidecar  # noqa: PLC0415
+
+    monkeypatch.setattr(sidecar, "find_daprd", lambda env=None: None)
+    before = set(map(id, processes.live_processes()))
+    with pytest.raises(sidecar.SidecarNotFound):
+        services.start_stack(30, "x", "01-redis-state-store", tmp_path, runtime="daprd")  # block 23000, no notebook owns it
+    assert [p for p in processes.live_processes() if id(p) not in before] == []
