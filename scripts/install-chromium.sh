@@ -8,6 +8,9 @@
 # Why only as root: CI (`.ci/run`) runs as root on a fresh Debian machine, so it installs what it
 # needs here. A developer who is not root gets the command to run instead of a sudo prompt.
 #
+# With it, fonts-noto-color-emoji: the notebooks mark results with ✅ and ⚠, which the
+# screenshots under build/browser/ would otherwise show as empty boxes.
+#
 # Idempotent: does nothing when the browser is already there (CHROMIUM overrides the path).
 set -euo pipefail
 
@@ -19,7 +22,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "install-chromium: $chromium is missing; installing Debian's chromium with apt-get (the browser test needs it)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji >/dev/null
     if [ -x "$chromium" ]; then
         echo "install-chromium: $("$chromium" --version)"
         exit 0

@@ -99,17 +99,24 @@ class Lab:
         except psutil.NoSuchProcess:
             pass
 
+    def end_sessions(self) -> None:
+        """Shut every kernel down through the API and forget Lab's saved layout (its open tabs),
+        so the next page starts fresh. A server that is gone already is not an error here: its
+        kernels are still collected by pid in ``stop``."""
+        self.remember_descendants()
+        try:
+            for session in self.api("/api/sessions"):  # type: ignore[union-attr]
+                self.delete(f"/api/sessions/{session['id']}")
+            self.delete("/lab/api/workspaces/default")
+        except (httpx.HTTPError, OSError):
+            pass
+
     def stop(self) -> list[str]:
         """Shut the kernels down through the API, let the server stop itself (SIGTERM to it, not
         to `make`, whose exit would get the server SIGKILLed with its group before it cleaned up),
         stop the group, then kill whatever child is left, by the pids recorded before. Returns
         what had to be killed."""
-        self.remember_descendants()
-        try:
-            for session in self.api("/api/sessions"):  # type: ignore[union-attr]
-                self.delete(f"/api/sessions/{session['id']}")
-        except (httpx.HTTPError, OSError):
-            pass  # the server is already gone: the pids below still get collected
+        self.end_sessions()
         servers = [p for p in self._descendants.values() if p.is_running() and _is_child_of(p, self.process.pid)]
         for server in servers:
             server.terminate()
