@@ -62,6 +62,8 @@ class Lab:
             "--LabApp.expose_app_in_browser=True",
         ]
         argv = ["make", "--no-print-directory", "-C", str(ROOT), "lab", f"LAB_ARGS={' '.join(lab_args)}"]
+        # Under `make test` the outer make's flags (jobserver fds, -n, -k, ...) would reach this
+        # nested make through the environment; `make lab` gets none of them, as typed by a user.
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k != "MFLAGS"}
         self.process = ManagedProcess("jupyterlab", argv, log_path, env=env, cwd=ROOT, ready=self._ready, ports=[port])
         self._descendants: dict[int, psutil.Process] = {}
