@@ -1,6 +1,7 @@
 # Three commands, each working on a fresh machine with only Python 3.11 and make:
 #   make cookbook   set up, run every notebook with papermill, print a summary table
-#   make test       set up, run unit + conformance tests and every notebook under nbmake
+#   make test       set up, run unit + conformance tests and every notebook under nbmake, then
+#                   every notebook through Run All in JupyterLab in headless Chromium
 #   make lab        set up, open JupyterLab with the project's kernel
 # Where Go is on PATH, each of them first builds the real daprd/placement/scheduler into
 # .dapr/bin (make daprd), and `make test` then requires it: every sidecar test runs on daprd
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL_DISPLAY_NAME := Python 3 (Dapr Agents cookbook)
 
-.PHONY: setup daprd cookbook test lab clean
+.PHONY: setup daprd chromium cookbook test lab clean
 
 setup: $(STAMP)
 
@@ -34,12 +35,21 @@ daprd:
 cookbook: setup $(DAPRD_BUILD)
 	$(BIN)/python -m cookbook.run_all
 
-test: setup $(DAPRD_BUILD)
-	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q
+# The browser test (tests/browser/) runs in a second pytest after the first one: every notebook
+# uses its own fixed port block, so its Run All in JupyterLab must not overlap the nbmake and
+# papermill runs of the same notebook. Chromium comes from Debian (scripts/install-chromium.sh).
+test: setup $(DAPRD_BUILD) chromium
+	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q --ignore=tests/browser
+	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests/browser -q
 
-# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+chromium:
+	./scripts/install-chromium.sh
+
+# Lab serves the repository root, so a notebook's links to components/ and apps/ resolve, and
+# opens on notebooks/. Jupyter refuses to run as root unless told; CI machines often are root.
+# tests/browser/ starts Lab with this very target (make lab LAB_ARGS=...).
 lab: setup
-	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf build $(VENV) .dapr

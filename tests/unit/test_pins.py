@@ -32,5 +32,5 @@ def test_the_required_pins_are_present() -> None:
     pins = _pins(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
     assert pins["dapr-agents"] == "1.0.9"
     assert pins["dapr"].startswith("1.18.") and pins["dapr-ext-workflow"].startswith("1.18.")
-    for name in ("jupyterlab", "nbmake", "papermill", "redis"):
+    for name in ("jupyterlab", "nbmake", "papermill", "redis", "playwright"):
         assert name in pins
