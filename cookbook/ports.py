@@ -38,6 +38,7 @@ class PortBlock:
     base: int
     size: int
     _next: int = field(default=0, init=False)
+    lock_fd: int | None = field(default=None, repr=False)  # the claim of a test block (see free_port_block)
 
     def __post_init__(self) -> None:
         if self.base + self.size > 32768:
@@ -55,6 +56,13 @@ class PortBlock:
     def take_many(self, n: int) -> list[int]:
         return [self.take() for _ in range(n)]
 
+    def release(self) -> None:
+        """Give a test block back once its services are stopped, so a long run (one block per
+        test, some 140 per suite) does not use up the range while other test processes run."""
+        if self.lock_fd is not None:
+            _release(self.lock_fd)
+            self.lock_fd = None
+
 
 def notebook_block(number: int) -> PortBlock:
     """Notebook NN owns ports ``20000 + 100*NN`` .. ``+99`` (01 -> 20100-20199)."""
@@ -63,21 +71,29 @@ def notebook_block(number: int) -> PortBlock:
 
 # Blocks this process holds. A free-port check alone races with another test process that
 # checked the same block but has not bound it yet, so each block is also claimed with an
-# exclusive lock file, held until this process exits (the OS drops it even after SIGKILL).
+# exclusive lock file, held until the block is released or this process exits (the OS drops it
+# even after SIGKILL).
 _LOCK_DIR = Path(tempfile.gettempdir()) / "cookbook-port-locks"
 _held: list[int] = []
 
 
-def _claim(base: int) -> bool:
+def _claim(base: int) -> int | None:
+    """The descriptor holding the lock of this block, or None when another holder has it."""
     _LOCK_DIR.mkdir(exist_ok=True)
     fd = os.open(_LOCK_DIR / f"{base}.lock", os.O_CREAT | os.O_RDWR, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        return False
+        return None
     _held.append(fd)
-    return True
+    return fd
+
+
+def _release(fd: int) -> None:
+    if fd in _held:
+        _held.remove(fd)
+        os.close(fd)  # closing the descriptor drops the flock
 
 
 TEST_BLOCK_SIZE = 40  # one grid for every test block, so a lock per block base is exact
@@ -92,6 +108,6 @@ def free_port_block(size: int = TEST_BLOCK_SIZE) -> PortBlock:
     seed = int(os.environ.get("COOKBOOK_PORT_SEED") or os.getpid() * 7)  # where the search starts
     for i in range(slots):
         base = lo + ((seed + i) % slots) * TEST_BLOCK_SIZE
-        if all(is_port_free(p) for p in range(base, base + size)) and _claim(base):
-            return PortBlock(base, size)
+        if all(is_port_free(p) for p in range(base, base + size)) and (fd := _claim(base)) is not None:
+            return PortBlock(base, size, lock_fd=fd)
     raise RuntimeError("no free port block in the test range 24000-31999")

@@ -8,6 +8,7 @@ files written by notebook kernels (which run in their own processes).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,8 +27,10 @@ os.environ.setdefault(processes.PIDFILE_DIR_ENV, str(_PIDFILES))
 
 
 @pytest.fixture
-def ports() -> PortBlock:
-    return free_port_block(40)
+def ports() -> Iterator[PortBlock]:
+    block = free_port_block(40)
+    yield block
+    block.release()  # after the fixtures using it (Redis, sidecars) were torn down
 
 
 @pytest.fixture
@@ -79,5 +82,6 @@ def no_leftover_processes() -> Iterator[None]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     processes.stop_all()
     killed = processes.sweep_pidfiles(_PIDFILES)
+    shutil.rmtree(_PIDFILES, ignore_errors=True)
     if killed:
         print(f"\ncookbook guard: killed leftover processes from notebooks: {', '.join(killed)}")

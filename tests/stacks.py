@@ -50,6 +50,7 @@ class SidecarStack:
         otherwise leave gigabytes in the temp folder)."""
         self.sidecar.stop()
         self.redis_server.stop()
+        self.ports.release()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -65,6 +66,7 @@ def start_stack(app_id: str, write_resources: Callable[[Path, RedisServer], Path
     except Exception:
         sidecar.stop()  # placement/scheduler may be up even when daprd never became healthy
         server.stop()
+        ports.release()
         raise
     use_sidecar_in_this_process(sidecar)
     return SidecarStack(runtime, server, sidecar, ports, tmp)

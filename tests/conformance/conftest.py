@@ -80,4 +80,5 @@ def dapr(dapr_runtime: str) -> Iterator[Dapr]:
     finally:
         sidecar.stop()
         server.stop()
+        ports.release()
         shutil.rmtree(tmp, ignore_errors=True)  # daprd's scheduler data: 64 MB of etcd WAL

@@ -70,3 +70,4 @@ def test_F3_programmatic_and_declarative_delivery_over_http(tmp_path: Path, dapr
         sidecar.stop()
         app.terminate()
         server.stop()
+        ports.release()

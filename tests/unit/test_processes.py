@@ -186,3 +186,15 @@ def test_test_port_blocks_are_not_shared_between_processes(monkeypatch: pytest.M
     code = "from cookbook.ports import free_port_block; print(free_port_block().base)"
     theirs = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=os.environ).stdout)
     assert theirs != mine.base
+
+
+def test_a_released_test_block_can_be_claimed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test gives its block back at teardown (a suite uses ~140 blocks; holding them all until
+    the process exits ran other test processes out of the range)."""
+    from cookbook.ports import free_port_block
+
+    monkeypatch.setenv("COOKBOOK_PORT_SEED", "4343")
+    first = free_port_block()
+    assert free_port_block().base != first.base  # still held: the search moves on
+    first.release()
+    assert free_port_block().base == first.base  # given back: found again at the same start

@@ -54,3 +54,4 @@ def test_failed_steps_are_retried_at_once_when_a_worker_connects() -> None:
         asyncio.run(scenario())
     finally:
         server.stop()
+        ports.release()
