@@ -151,8 +151,13 @@ class Runtime:
             failure = ComponentError(f"process component {spec.name} error: incorrect type {spec.type}", spec.file_hint(), kind=None)
         else:
             try:
-                await self._init_component(spec, values)
-                return
+                try:
+                    await self._init_component(spec, values)
+                    return
+                except ComponentError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a bug or an odd failure still names the component, no traceback
+                    raise ComponentError(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)) from exc
             except ComponentError as exc:
                 detail = init_error(exc.kind, spec.log_name(), exc.message) if exc.kind else exc.message
                 hint = "; ".join(h for h in (exc.hint, spec.file_hint()) if h)
