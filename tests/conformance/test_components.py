@@ -158,3 +158,19 @@ def test_C7_enable_tls_against_a_plain_redis_times_out_naming_the_cause(ports: P
     assert "init timeout for component tlsstore (state.redis/v1)" in out.stderr
     if dapr_runtime == "local":  # the addition: which timeout, and the likely cause
         assert "initTimeout 2s elapsed" in out.stderr and "plain-text (non-TLS) Redis" in out.stderr
+
+
+def test_A2_8_ignore_errors_on_an_init_timeout_logs_it_and_runs_on(tmp_path: Path, redis_server: RedisServer, sidecar_factory, dapr_runtime: str) -> None:  # type: ignore[no-untyped-def]
+    """``ignoreErrors: true`` and a component that never finishes its init: daprd's two lines
+    ("Failed to init component ...", "Ignoring error processing component: ..."), no traceback,
+    and the sidecar serves without it."""
+    doc = component("slow", "configuration.redis", {"redisHost": redis_server.address, "enableTLS": "true"})
+    (tmp_path / "s.yaml").write_text(doc.replace("  version: v1", "  version: v1\n  ignoreErrors: true\n  initTimeout: 1s"))
+    (tmp_path / "e.yaml").write_text(component("env", "secretstores.local.env", {}))
+    sidecar = sidecar_factory("ignoring-timeout", tmp_path, actors=False)
+    assert list(metadata_components(sidecar)) == ["env"]
+    log = sidecar_log(sidecar)
+    who = "slow (configuration.redis/v1)"
+    assert log.count(f"Ignoring error processing component: process component slow error: [INIT_COMPONENT_FAILURE]: initialization error occurred for {who}") == 1
+    assert f"redis store: error connecting to redis at {redis_server.address}: context deadline exceeded" in log
+    assert "Traceback" not in log
