@@ -11,6 +11,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,6 +117,16 @@ def rpc_error(call) -> tuple[grpc.StatusCode, str, list[str]]:  # type: ignore[n
     return info.value.code(), info.value.details(), reasons
 
 
+def wait_listening(r: redis.Redis, *keys: str) -> None:
+    """contrib SUBSCRIBEs in the background after it answers with the subscription id: a change
+    made before that is not notified, on daprd as here. Wait (bounded) until Redis has the listeners."""
+    channels = [f"__keyspace@0__:{k}" for k in keys]
+    deadline = time.monotonic() + READ_TIMEOUT
+    while not all(n for _, n in r.pubsub_numsub(*channels)):
+        assert time.monotonic() < deadline, f"nobody subscribed to {channels}"
+        time.sleep(0.05)
+
+
 def items_of(response: pb.GetConfigurationResponse | pb.SubscribeConfigurationResponse) -> dict[str, tuple[str, str]]:
     return {k: (v.value, v.version) for k, v in response.items.items()}
 
@@ -190,6 +201,7 @@ def test_grpc_subscription_streams_changes_until_unsubscribed(cfg: ConfigStack) 
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    wait_listening(cfg.redis, "k1", "k9")
     # contrib reads the key again when its event arrives: one change at a time, each awaited
     got = []
     for change in (lambda: cfg.redis.set("k2", "not subscribed") and cfg.redis.set("k1", "new||8"),
@@ -214,6 +226,7 @@ def test_http_subscription_posts_changes_to_the_app(cfg: ConfigStack) -> None:
     resp = cfg.http.get(f"/v1.0/configuration/{STORE}/subscribe", params={"key": "k2"})
     assert resp.status_code == 200
     sub_id = resp.json()["id"]
+    wait_listening(cfg.redis, "k2")
     assert resp.text == json.dumps({"id": sub_id}, separators=(",", ":")) + "\n"
     cfg.redis.set("k2", "changed||2")
     path, content_type, body = cfg.app.next()
@@ -256,3 +269,25 @@ def test_sdk_get_configuration(cfg: ConfigStack) -> None:
     with DaprClient(address=f"127.0.0.1:{cfg.sidecar.grpc_port}") as client:
         got = client.get_configuration(STORE, ["k1", "k2"])
     assert {k: (v.value, v.version) for k, v in got.items.items()} == {"k1": ("v1", "7"), "k2": ("plain", "")}
+
+
+def test_sdk_subscribe_configuration_as_dapr_agents_does(cfg: ConfigStack) -> None:
+    """dapr-agents' hot reload: DaprClient.subscribe_configuration(handler) on a stream the SDK
+    reads in a thread, then unsubscribe_configuration (the deprecated RPC) to stop it."""
+    from dapr.clients import DaprClient
+
+    use_sidecar_in_this_process(cfg.sidecar)
+    seed(cfg.redis)
+    updates: queue.Queue[tuple[str, dict[str, str]]] = queue.Queue()
+    with DaprClient(address=f"127.0.0.1:{cfg.sidecar.grpc_port}") as client:
+        sub_id = client.subscribe_configuration(
+            STORE, ["agent_role"], lambda id_, resp: updates.put((id_, {k: v.value for k, v in resp.items.items()})))
+        assert sub_id
+        wait_listening(cfg.redis, "agent_role")
+        cfg.redis.set("agent_role", "New Role")
+        seen = updates.get(timeout=READ_TIMEOUT)
+        while not seen[1]:  # the SDK also hands the handler the first (id-only) message
+            seen = updates.get(timeout=READ_TIMEOUT)
+        assert seen == (sub_id, {"agent_role": "New Role"})
+        assert client.unsubscribe_configuration(STORE, sub_id) is True
+        assert client.unsubscribe_configuration(STORE, sub_id) is False
