@@ -151,16 +151,12 @@ class Runtime:
             failure = ComponentError(f"process component {spec.name} error: incorrect type {spec.type}", spec.file_hint(), kind=None)
         else:
             try:
-                try:
-                    await self._init_component(spec, values)
-                    return
-                except ComponentError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a bug or an odd failure still names the component, no traceback
-                    raise ComponentError(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)) from exc
-            except ComponentError as exc:
-                detail = init_error(exc.kind, spec.log_name(), exc.message) if exc.kind else exc.message
-                hint = "; ".join(h for h in (exc.hint, spec.file_hint()) if h)
+                await self._init_component(spec, values)
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure (a bug too) names the component, without a traceback
+                error = exc if isinstance(exc, ComponentError) else ComponentError(f"{type(exc).__name__}: {exc}")
+                detail = init_error(error.kind, spec.log_name(), error.message) if error.kind else error.message
+                hint = "; ".join(h for h in (error.hint, spec.file_hint()) if h)
                 proc_log.error("Failed to init component %s: %s", spec.log_name(), ComponentError(detail, hint))
                 failure = ComponentError(f"process component {spec.name} error: {init_error(INIT_FAILURE, spec.log_name(), detail)}", hint, kind=None)
         if spec.ignore_errors:
