@@ -291,3 +291,15 @@ def test_sdk_subscribe_configuration_as_dapr_agents_does(cfg: ConfigStack) -> No
         assert seen == (sub_id, {"agent_role": "New Role"})
         assert client.unsubscribe_configuration(STORE, sub_id) is True
         assert client.unsubscribe_configuration(STORE, sub_id) is False
+
+
+def test_a_client_that_leaves_ends_its_subscription(cfg: ConfigStack) -> None:
+    """Cancelling the stream unsubscribes from the store: Redis loses the listener (bounded wait)."""
+    stream = cfg.stub.SubscribeConfigurationAlpha1(pb.SubscribeConfigurationRequest(store_name=STORE, keys=["leaving"]))
+    assert next(stream).id
+    wait_listening(cfg.redis, "leaving")
+    stream.cancel()
+    deadline = time.monotonic() + READ_TIMEOUT
+    while cfg.redis.pubsub_numsub("__keyspace@0__:leaving")[0][1]:
+        assert time.monotonic() < deadline, "the store still listens after the client left"
+        time.sleep(0.05)
