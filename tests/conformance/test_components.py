@@ -174,3 +174,20 @@ def test_A2_8_ignore_errors_on_an_init_timeout_logs_it_and_runs_on(tmp_path: Pat
     assert log.count(f"Ignoring error processing component: process component slow error: [INIT_COMPONENT_FAILURE]: initialization error occurred for {who}") == 1
     assert f"redis store: error connecting to redis at {redis_server.address}: context deadline exceeded" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    ("ctype", "detail"),
+    [
+        ("bindings.cron", "schedule not set"),
+        ("bindings.localstorage", "failed to parse metadata: property rootPath must not be empty"),
+        ("crypto.dapr.localstorage", "failed to load metadata: metadata property 'path' is required"),
+        ("state.sqlite", "missing connection string"),
+    ],
+)
+def test_A2_8_daprd_only_component_without_its_required_metadata_fails_as_on_daprd(ports: PortBlock, tmp_path: Path, dapr_runtime: str, ctype: str, detail: str) -> None:
+    """The local sidecar does not run these, but refuses what daprd's Init refuses, in its words."""
+    (tmp_path / "c.yaml").write_text(component("c", ctype, {}))
+    out = run_sidecar_to_exit(dapr_runtime, flags(ports, "a", tmp_path))
+    assert out.returncode == 1
+    assert init_failure("c", ctype, detail, inner="INIT_COMPONENT_FAILURE") in out.stderr
