@@ -19,7 +19,8 @@ class _DaprdFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="microseconds")
         level = {"WARNING": "warning", "CRITICAL": "fatal"}.get(record.levelname, record.levelname.lower())
-        msg = record.getMessage().replace('"', '\\"').replace("\n", "\\n")  # one line per record, as logrus
+        # one line per record, quoted as logrus quotes it (backslashes first, then quotes, newlines)
+        msg = record.getMessage().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         if record.exc_info:
             msg += " | " + self.formatException(record.exc_info).replace("\n", " | ").replace('"', '\\"')
         return (

@@ -16,7 +16,9 @@ def build(runtime: Runtime) -> dict[str, Any]:
     opts = runtime.options
     components = []
     for comp in runtime.components.values():
-        entry: dict[str, Any] = {"name": comp.spec.name, "type": comp.spec.type, "version": comp.spec.version}
+        entry: dict[str, Any] = {"name": comp.spec.name, "type": comp.spec.type}
+        if comp.spec.version:  # daprd: `version,omitempty` (a manifest without one has none)
+            entry["version"] = comp.spec.version
         caps = comp.capabilities()
         if caps:
             entry["capabilities"] = caps

@@ -114,8 +114,31 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
-# components-contrib's prefix per building block (state/redis, pubsub/redis).
-_PREFIX = {"state": "redis store", "pubsub": "redis streams"}
+# components-contrib's prefix per building block (state/redis, pubsub/redis, configuration/redis).
+_PREFIX = {"state": "redis store", "pubsub": "redis streams", "configuration": "redis store"}
+
+
+def connect_failure(spec: ComponentSpec, problem: str) -> str:
+    """components-contrib's Init text for a failed PING; lock/redis words it its own way."""
+    if spec.category == "lock":
+        return f"error connecting to Redis: {problem}"
+    return f"{_PREFIX.get(spec.category, 'redis')}: error connecting to redis at {spec.meta('redisHost')}: {problem}"
+
+
+def timeout_detail(spec: ComponentSpec) -> str:
+    """What daprd says when its PING outlives ``initTimeout``: the context expired mid-connect."""
+    return connect_failure(spec, "context deadline exceeded")
+
+
+def timeout_hint(spec: ComponentSpec) -> str:
+    """The likely cause of a connect that never finishes, for the local sidecar's addition."""
+    host = spec.meta("redisHost") or "localhost:6379"
+    if is_truthy(spec.meta("enableTLS", "false")):
+        return (
+            f'enableTLS is "true" but no TLS handshake completed with {host}: most likely a plain-text (non-TLS) Redis '
+            "listens there; remove enableTLS, or point redisHost at the TLS port"
+        )
+    return f"no answer from Redis at {host}; check redisHost (and dialTimeout)"
 
 
 def go_redis_text(exc: Exception) -> str:
@@ -153,6 +176,5 @@ async def connect(spec: ComponentSpec) -> aioredis.Redis:
             hint = 'if that Redis accepts only TLS, set metadata enableTLS: "true"'
         elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
             hint = 'the Redis certificate is not trusted here; for a test Redis set metadata insecureSkipTLSVerify: "true"'
-        prefix = _PREFIX.get(spec.category, "redis")
-        raise ComponentError(f"{prefix}: error connecting to redis at {spec.meta('redisHost')}: {go_redis_text(exc)}", hint) from exc
+        raise ComponentError(connect_failure(spec, go_redis_text(exc)), hint) from exc
     return client

@@ -14,16 +14,15 @@ from typing import Any
 
 from localdapr.components import loader, registry
 from localdapr.components.model import ComponentSpec, MetadataItem
-from localdapr.errors import CREATE_FAILURE, INIT_FAILURE, ComponentError, init_error
+from localdapr.errors import CREATE_FAILURE, INIT_FAILURE, ComponentError, DaprError, init_error
 from localdapr.options import SidecarOptions
 
 log = logging.getLogger("localdapr.runtime")
 proc_log = logging.getLogger("localdapr.runtime.processor")
 
-# daprd's component categories (pkg/components/category.go): another prefix is an "incorrect type".
-CATEGORIES = frozenset(
-    "bindings pubsub secretstores state workflow workflowbackend middleware configuration crypto lock nameresolution conversation".split()
-)
+# The categories daprd's processor has a manager for (pkg/runtime/processor/processor.go); any other
+# prefix, nameresolution/workflow/workflowbackend included, is an "incorrect type" (case-sensitive).
+CATEGORIES = frozenset("bindings configuration crypto lock pubsub secretstores state middleware conversation".split())
 
 
 @dataclass
@@ -34,6 +33,11 @@ class LoadedComponent:
     def capabilities(self) -> list[str]:
         caps = getattr(self.instance, "capabilities", None)
         return list(caps()) if callable(caps) else []
+
+    @property
+    def implemented(self) -> bool:
+        """False for a type daprd has and the local sidecar only lists (components/unimplemented.py)."""
+        return getattr(self.instance, "implemented", True)
 
 
 @dataclass
@@ -61,7 +65,24 @@ class Runtime:
         return self.namespace or "default"
 
     def by_category(self, category: str) -> dict[str, Any]:
-        return {n: c.instance for n, c in self.components.items() if c.spec.category == category}
+        """The category's implemented components; see :meth:`not_implemented` for the others."""
+        return {n: c.instance for n, c in self.components.items() if c.spec.category == category and c.implemented}
+
+    def not_implemented(self, name: str, category: str | None = None) -> DaprError | None:
+        """The error for an API call naming a loaded component the local sidecar does not
+        implement (UNIMPLEMENTED / 501 naming it), None for any other name. With ``category``,
+        only a component of that building block counts (a state store's name given to the
+        configuration API is that API's "not found", as on daprd)."""
+        comp = self.components.get(name)
+        if comp is None or comp.implemented or (category is not None and comp.spec.category != category):
+            return None
+        return comp.instance.error()  # type: ignore[no-any-return]
+
+    def check_implemented(self, name: str, category: str) -> None:
+        """Raise :meth:`not_implemented`'s error, if any: the first line of every store lookup."""
+        error = self.not_implemented(name, category)
+        if error is not None:
+            raise error
 
     @property
     def state_stores(self) -> dict[str, Any]:
@@ -97,6 +118,8 @@ class Runtime:
         """
         try:
             loaded = loader.load_components(self.options.resources_paths, self.app_id)
+        except loader.WatcherError:
+            raise
         except ComponentError as exc:
             raise ComponentError(f"failed to load components: {exc.message}", exc.hint, kind=None) from exc
         ordered = [c for c in loaded if c[0].category == "secretstores"] + [c for c in loaded if c[0].category != "secretstores"]
@@ -124,15 +147,16 @@ class Runtime:
             values = await loader.resolve_references(spec, items, self._get_secret)
         except loader.PendingSecretStore:
             return  # daprd keeps it pending for a secret store that never loads, and runs on
-        if spec.category not in CATEGORIES:
+        if spec.category not in CATEGORIES or not spec.type.startswith(spec.category + "."):
             failure = ComponentError(f"process component {spec.name} error: incorrect type {spec.type}", spec.file_hint(), kind=None)
         else:
             try:
                 await self._init_component(spec, values)
                 return
-            except ComponentError as exc:
-                detail = init_error(exc.kind, spec.log_name(), exc.message) if exc.kind else exc.message
-                hint = "; ".join(h for h in (exc.hint, spec.file_hint()) if h)
+            except Exception as exc:  # noqa: BLE001 - any failure (a bug too) names the component, without a traceback
+                error = exc if isinstance(exc, ComponentError) else ComponentError(f"{type(exc).__name__}: {exc}")
+                detail = init_error(error.kind, spec.log_name(), error.message) if error.kind else error.message
+                hint = "; ".join(h for h in (error.hint, spec.file_hint()) if h)
                 proc_log.error("Failed to init component %s: %s", spec.log_name(), ComponentError(detail, hint))
                 failure = ComponentError(f"process component {spec.name} error: {init_error(INIT_FAILURE, spec.log_name(), detail)}", hint, kind=None)
         if spec.ignore_errors:
@@ -145,18 +169,19 @@ class Runtime:
         """Create (unknown type: CREATE failure) then init (INIT failure), as daprd's processors."""
         cls = registry.resolve(spec.type, spec.version)
         if cls is None:
-            raise ComponentError(registry.unknown_type_message(spec.type, spec.version), registry.supported_hint(), CREATE_FAILURE)
+            raise _unknown_type(spec)
         spec.metadata = loader.template_metadata(spec, values, self.app_id)
         try:
             instance = await asyncio.wait_for(cls.create(spec, self), timeout=spec.init_timeout_seconds)
         except ComponentError:
             raise
         except asyncio.TimeoutError:
-            raise ComponentError("context deadline exceeded", f"initTimeout {spec.init_timeout_seconds:g}s") from None
+            raise _init_timeout(cls, spec) from None
         except Exception as exc:  # noqa: BLE001 - every init failure must name the component
-            raise ComponentError(str(exc) or type(exc).__name__) from exc
+            raise ComponentError(str(exc) or repr(exc)) from exc
         self.components[spec.name] = LoadedComponent(spec, instance)
-        log.info("Component loaded: %s", spec.log_name())
+        if getattr(instance, "implemented", True):  # the stand-in logged its own line
+            log.info("Component loaded: %s", spec.log_name())
 
     async def close(self) -> None:
         for name, comp in list(self.components.items()):
@@ -173,3 +198,25 @@ class Runtime:
                     await close()
                 except Exception:  # noqa: BLE001
                     log.debug("error closing service", exc_info=True)
+
+
+def _unknown_type(spec: ComponentSpec) -> ComponentError:
+    """daprd's failure for a type (or version) its registry lacks, as each processor words it."""
+    hint = registry.unknown_hint(spec.type)
+    if spec.category == "bindings":  # processor/binding: neither an input nor an output binding
+        return ComponentError(f"couldn't find binding {spec.log_name()}", hint, kind=None)
+    if spec.category == "middleware":  # processor/middleware wraps the registry's error
+        return ComponentError(f"process component {spec.name} error: HTTP middleware {spec.type}/{spec.version} has not been registered", hint, CREATE_FAILURE)
+    return ComponentError(registry.unknown_type_message(spec.type, spec.version), hint, CREATE_FAILURE)
+
+
+def _init_timeout(cls: Any, spec: ComponentSpec) -> ComponentError:
+    """``initTimeout`` passed: daprd's text (the component's own ``... context deadline exceeded``
+    joined with ``init timeout for component x``), and what to check. A component class may say
+    what it was doing (``timeout_detail``) and the likely cause (``timeout_hint``)."""
+    detail_fn = getattr(cls, "timeout_detail", None)
+    detail = detail_fn(spec) if detail_fn is not None else "context deadline exceeded"
+    hint_fn = getattr(cls, "timeout_hint", None)
+    cause = hint_fn(spec) if hint_fn is not None else ""
+    hint = f"initTimeout {spec.init_timeout_seconds:g}s elapsed" + (f": {cause}" if cause else "")
+    return ComponentError(f"{detail}\ninit timeout for component {spec.log_name()}", hint)

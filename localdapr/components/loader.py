@@ -36,11 +36,16 @@ def scalar(value: object) -> str:
     return "" if value is None else str(value)
 
 
+class WatcherError(ComponentError):
+    """A resources path daprd's hot-reload watcher refuses: fatal before any component loads, and
+    not wrapped in ``failed to load components: `` (daprd 1.18.2's text, verified)."""
+
+
 def iter_manifest_files(paths: list[Path], kind: str = "Component") -> list[Path]:
     files: list[Path] = []
     for folder in paths:
         if not folder.exists():  # daprd's hot-reload watcher refuses a missing folder first
-            raise ComponentError(f"failed to create watcher: failed to add target {folder}: no such file or directory", kind=None)
+            raise WatcherError(f"failed to create watcher: failed to add target {folder}: no such file or directory", kind=None)
         if not folder.is_dir():
             raise ComponentError(f"resources path {folder} is not a folder", kind=None)
         for entry in sorted(folder.iterdir()):
@@ -59,6 +64,17 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     return f"error converting YAML to JSON: yaml: {where}{getattr(exc, 'problem', None) or exc}"
 
 
+# encoding/json's name for a YAML value daprd cannot decode into a resource (sigs.k8s.io/yaml -> JSON).
+_GO_JSON_TYPES = ((bool, "bool"), (list, "array"), (str, "string"), (int, "number"), (float, "number"))
+_TYPE_META = 'struct { v1.TypeMeta "json:\\",inline\\""; v1.ObjectMeta "json:\\"metadata,omitzero\\"" }'
+
+
+def _not_a_mapping(doc: object) -> str:
+    """daprd's text for a document that is valid YAML but not a mapping (a top-level list, say)."""
+    go_type = next((name for py, name in _GO_JSON_TYPES if isinstance(doc, py)), "value")
+    return f"error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {go_type} into Go value of type {_TYPE_META}"
+
+
 def load_documents(paths: list[Path], kind: str = "Component") -> list[tuple[Path, dict[str, Any]]]:
     """Every mapping document of every manifest file, in daprd's order. ``kind`` only names what
     is being loaded in the warning for a broken document, as daprd's does."""
@@ -73,6 +89,8 @@ def load_documents(paths: list[Path], kind: str = "Component") -> list[tuple[Pat
                 continue
             if isinstance(doc, dict):
                 docs.append((file, doc))
+            elif doc is not None:  # a list or a scalar: daprd's JSON decoder refuses it, the folder loads on
+                errors.append(_not_a_mapping(doc))
         if errors:
             disk_log.warning("daprd load %s error when parsing manifests yaml resource in %s: %s", kind, file, "\n".join(errors))
     return docs
@@ -124,7 +142,7 @@ def load_components(paths: list[Path], app_id: str) -> list[tuple[ComponentSpec,
         component = ComponentSpec(
             name=name,
             type=scalar(spec.get("type")),
-            version=scalar(spec.get("version", "v1")) or "v1",
+            version=scalar(spec.get("version")),
             scopes=[str(s) for s in (doc.get("scopes") or [])],
             ignore_errors=str(spec.get("ignoreErrors", "false")).lower() == "true",
             init_timeout_seconds=_go_duration(scalar(spec.get("initTimeout")), 5.0),

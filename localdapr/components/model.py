@@ -15,7 +15,7 @@ class ComponentSpec:
 
     name: str
     type: str
-    version: str = "v1"
+    version: str = ""  # as written; daprd keeps "" (log name ``x (t)``, no version in the metadata)
     metadata: dict[str, str] = field(default_factory=dict)
     scopes: list[str] = field(default_factory=list)
     ignore_errors: bool = False
@@ -31,6 +31,10 @@ class ComponentSpec:
     def log_name(self) -> str:
         """``x (state.redis/v1)``: how daprd names a component in its logs and errors."""
         return f"{self.name} ({self.type}/{self.version})" if self.version else f"{self.name} ({self.type})"
+
+    def type_and_version(self) -> str:
+        """``state.in-memory/v1`` (``state.in-memory`` without a version)."""
+        return f"{self.type}/{self.version}" if self.version else self.type
 
     def file_hint(self) -> str:
         """The file it came from; daprd does not say, the local sidecar adds it to its errors."""

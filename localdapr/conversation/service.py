@@ -11,6 +11,7 @@ from localdapr.runtime import Runtime
 
 
 def _component(runtime: Runtime, name: str) -> EchoConversation:
+    runtime.check_implemented(name, "conversation")  # e.g. conversation.openai: daprd has it, the local sidecar only lists it
     comp = runtime.conversations.get(name)
     if comp is None:
         raise DaprError(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_CONVERSATION_NOT_FOUND", f"failed finding conversation component {name}")

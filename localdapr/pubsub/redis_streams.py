@@ -22,7 +22,7 @@ from redis import exceptions as rexc
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
 from localdapr.pubsub import gocompat
-from localdapr.redisconn import _duration_seconds, connect
+from localdapr.redisconn import _duration_seconds, connect, timeout_detail, timeout_hint
 
 log = logging.getLogger("localdapr.pubsub")
 
@@ -50,6 +50,10 @@ def _ms(spec: ComponentSpec, name: str, default_seconds: float) -> float:
 
 
 class RedisStreamsPubSub:
+    # what an initTimeout during the connect means (runtime._init_timeout)
+    timeout_detail = staticmethod(timeout_detail)
+    timeout_hint = staticmethod(timeout_hint)
+
     def __init__(self, spec: ComponentSpec, client: aioredis.Redis, consumer_id: str) -> None:
         self.spec = spec
         self.name = spec.name

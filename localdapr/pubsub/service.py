@@ -23,6 +23,7 @@ METADATA_KEY_PUBSUB = "pubsubName"  # added to a message's metadata on delivery 
 
 
 def get_pubsub(runtime: Runtime, name: str) -> RedisStreamsPubSub:
+    runtime.check_implemented(name, "pubsub")  # a pubsub daprd has and the local sidecar only lists
     pubsub = runtime.pubsubs.get(name)
     if pubsub is None:
         raise errors.not_found(name)

@@ -104,6 +104,10 @@ class SubscriptionManager:
         except httpx.HTTPError as exc:
             log.warning("could not read the app's /dapr/subscribe: %s", exc)
         for sub in subs:
+            missing = self.runtime.not_implemented(sub.pubsubname, "pubsub")
+            if missing is not None:  # e.g. pubsub.in-memory: listed, never delivered, said once
+                log.error("subscription to %s/%s not started: %s", sub.pubsubname, sub.topic, missing.message)
+                continue
             if not sub.route or sub.pubsubname not in self.runtime.pubsubs:
                 log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
                 continue

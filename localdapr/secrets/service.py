@@ -11,6 +11,7 @@ from localdapr.runtime import Runtime
 
 
 def get_store(runtime: Runtime, name: str) -> Any:
+    runtime.check_implemented(name, "secretstores")  # a store daprd has and the local sidecar only lists
     stores = runtime.secret_stores
     if not stores:
         raise DaprError(grpc.StatusCode.FAILED_PRECONDITION, 500, "ERR_SECRET_STORES_NOT_CONFIGURED", "secret store is not configured")

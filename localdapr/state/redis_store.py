@@ -18,7 +18,7 @@ from redis import exceptions as rexc
 
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
-from localdapr.redisconn import connect, is_truthy
+from localdapr.redisconn import connect, is_truthy, timeout_detail, timeout_hint
 from localdapr.state import keys
 from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
 from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
@@ -95,6 +95,10 @@ def _store_errors() -> Iterator[None]:
 
 class RedisStateStore:
     """One ``state.redis`` component."""
+    # what an initTimeout during the connect means (runtime._init_timeout)
+    timeout_detail = staticmethod(timeout_detail)
+    timeout_hint = staticmethod(timeout_hint)
+
 
     def __init__(self, spec: ComponentSpec, client: aioredis.Redis, *, is_actor_store: bool) -> None:
         self.spec = spec

@@ -22,6 +22,7 @@ from localdapr.state.redis_store import RedisStateStore
 
 def get_store(runtime: Runtime, name: str) -> RedisStateStore:
     """Not configured (no stores at all) before not found (unknown / out of scope), spec D.1."""
+    runtime.check_implemented(name, "state")  # a store daprd has and the local sidecar only lists
     stores = runtime.state_stores
     app = {"appID": runtime.app_id}
     if not stores:

@@ -7,12 +7,14 @@ each other; whatever no mixin defines resolves to :class:`UnsupportedDapr` (UNIM
 from __future__ import annotations
 
 from localdapr.api.grpc.base import UnsupportedDapr
+from localdapr.api.grpc.configuration import ConfigurationApi
 from localdapr.api.grpc.conversation import ConversationApi
+from localdapr.api.grpc.lock import LockApi
 from localdapr.api.grpc.metadata import MetadataApi
 from localdapr.api.grpc.pubsub import PubSubApi
 from localdapr.api.grpc.secrets import SecretsApi
 from localdapr.api.grpc.state import StateApi
 
 
-class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, UnsupportedDapr):
+class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, ConfigurationApi, LockApi, UnsupportedDapr):
     """All Dapr RPCs the local sidecar serves."""

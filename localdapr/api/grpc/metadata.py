@@ -21,7 +21,7 @@ def to_proto(doc: dict) -> metadata_pb2.GetMetadataResponse:
         id=doc["id"],
         runtime_version=doc["runtimeVersion"],
         registered_components=[
-            metadata_pb2.RegisteredComponents(name=c["name"], type=c["type"], version=c["version"], capabilities=c.get("capabilities", []))
+            metadata_pb2.RegisteredComponents(name=c["name"], type=c["type"], version=c.get("version", ""), capabilities=c.get("capabilities", []))
             for c in doc.get("components", [])
         ],
         extended_metadata=doc.get("extended", {}),

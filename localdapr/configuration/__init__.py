@@ -1,0 +1,1 @@
+"""The configuration building block: ``configuration.redis`` and the API behaviour around it."""
