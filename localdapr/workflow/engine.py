@@ -19,10 +19,12 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
 from localdapr.runtime import Runtime
-from localdapr.workflow.errors import BackendError, actor_not_found, already_exists, instance_not_found, no_actor_store, not_completed
+from localdapr.workflow.errors import BackendError, actor_not_found, actor_stalled, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
-from localdapr.workflow.reminders import Reminder, Reminders
-from localdapr.workflow.runtimestate import InstanceState, apply_response, event, new_events_for_turn, new_execution_id, now_ts, sv
+from localdapr.workflow.reminders import PARK, Reminder, Reminders
+from localdapr.workflow.runtimestate import (
+    InstanceState, apply_response, cancelled_event_timers, event, new_events_for_turn, new_execution_id, now_ts, sv, unfired_timers,
+)
 from localdapr.workflow.storage import SavePlan, WorkflowStorage, workflow_actor_type
 from localdapr.workflow.workers import WorkItemStreams
 
@@ -102,9 +104,9 @@ class WorkflowEngine:
             self._changed.notify_all()
 
     # ---- reminder handlers ----------------------------------------------------------------------
-    async def _handle(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _handle(self, rid: str, payload: dict[str, Any]) -> bool | str:
         kind = payload["kind"]
-        handler: Callable[[str, dict[str, Any]], Awaitable[bool]] = {
+        handler: Callable[[str, dict[str, Any]], Awaitable[bool | str]] = {
             "run": self._run_turn_reminder,
             "timer": self._fire_timer,
             "activity": self._run_activity,
@@ -116,15 +118,15 @@ class WorkflowEngine:
             log.info("step %s not done yet (%s); will retry", rid, exc)
             return False
 
-    async def _run_turn_reminder(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _run_turn_reminder(self, rid: str, payload: dict[str, Any]) -> bool | str:
         return await self._run_turn(payload["instance"], [], rid)
 
-    async def _fire_timer(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _fire_timer(self, rid: str, payload: dict[str, Any]) -> bool | str:
         fired = _unb64(payload["event"])
         fired.timestamp.CopyFrom(now_ts())  # daprd stamps a fired timer when it fires, not when armed
         return await self._run_turn(payload["instance"], [fired], rid, generation=payload["generation"])
 
-    async def _run_turn(self, iid: str, extra: list[history.HistoryEvent], rid: str, generation: int | None = None) -> bool:
+    async def _run_turn(self, iid: str, extra: list[history.HistoryEvent], rid: str, generation: int | None = None) -> bool | str:
         storage = self.require()
         async with self._locks[iid]:
             state, stored = await storage.load(iid)
@@ -144,7 +146,17 @@ class WorkflowEngine:
             for ev in new_events:  # daprd's runWorkflow stamps the router on a start event that has none
                 if ev.HasField("executionStarted") and not ev.HasField("router"):
                     ev.router.sourceAppID = self.runtime.app_id
+            old_len = len(state.history)
             effects, restarts = await self._execute(state, new_events)
+            if effects.stalled:
+                # daprd's stallWorkflow: save the stalled state, then hold the turn's reminder
+                # until a worker (re)connects (daprd holds the actor until its worker goes away,
+                # and the reminder's retry runs it again on the next worker).
+                await storage.save(state, stored, SavePlan())
+                log.info("workflow %s is stalled (%s); it runs again when a workflow worker connects",
+                         iid, state.history[-1].executionStalled.description)
+                await self._notify()
+                return PARK
             if restarts > MAX_CONTINUE_AS_NEW:
                 # durabletask-go abandons the work item; daprd saves the progress made (one
                 # generation more, carried-over raised events back in the inbox) and retries.
@@ -156,7 +168,7 @@ class WorkflowEngine:
                 return False
             if restarts:
                 state.generation += 1  # daprd: once per turn that continued as new, however many times
-            plan = self._plan(state, effects, rid)
+            plan = self._plan(state, effects, rid, 0 if restarts else old_len)
             await storage.save(state, stored, plan, history_from=0 if restarts else None)
         await self._notify()
         return True
@@ -179,12 +191,22 @@ class WorkflowEngine:
                 return effects, restarts
             new_events = effects.restart_events
 
-    def _plan(self, state: InstanceState, effects: Any, rid: str) -> SavePlan:
-        """The reminders a finished turn leaves behind: activities, timers, deliveries."""
+    def _plan(self, state: InstanceState, effects: Any, rid: str, old_len: int) -> SavePlan:
+        """The reminders a finished turn leaves behind: activities, timers, deliveries; and the
+        timers it no longer needs, as daprd deletes them: a finished workflow with unfired
+        timers loses all its timer and activity reminders (``deleteAllReminders``), a running
+        one the timers of external-event waits its new events answered
+        (``deleteCancelledEventTimers``; the SDK arms a year-9999 timer for a wait without a
+        timeout)."""
         started = state.started_event()
         assert started is not None
         iid, gen = state.instance_id, state.generation
         plan = SavePlan(remove=[rid])
+        if effects.completed is not None:
+            if unfired_timers(state.history):
+                plan.drop_kinds = ("timer", "act")
+        else:
+            plan.remove += [f"timer||{iid}||{t}||{gen}" for t in cancelled_event_timers(state.history, old_len)]
         for act in effects.activities:
             plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", {
                 "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
@@ -369,6 +391,8 @@ class WorkflowEngine:
         state = await self.load(iid)
         if not state.exists:
             raise instance_not_found()
+        if state.stalled:  # daprd's stalled workflow actor refuses every call until it runs again
+            raise actor_stalled(iid)
         await self._append(iid, ev, None)
 
     async def purge(self, iid: str, force: bool = False, recursive: bool = True) -> int:
@@ -379,6 +403,12 @@ class WorkflowEngine:
         state, _ = await storage.load(iid)
         if not state.exists:
             raise instance_not_found("failed to fetch workflow state: " if recursive else "")
+        # Recursive, durabletask-go reads the instance first and refuses a running one; the
+        # workflow actor then (non-recursive: first) refuses while stalled.
+        if recursive and not state.terminal and not force:
+            raise not_completed()
+        if state.stalled and not state.terminal:
+            raise actor_stalled(iid)
         if not state.terminal and not force:
             raise not_completed()
         count = 0

@@ -38,6 +38,9 @@ class SavePlan:
     add: list[Reminder] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     clear_instance: bool = False  # drop every reminder of the instance first (it is recreated)
+    # Drop the instance's reminders of these kinds ("timer", "act"): daprd deletes a finished
+    # workflow's reminders when it has unfired timers (deleteAllReminders).
+    drop_kinds: tuple[str, ...] = ()
 
 
 class WorkflowStorage:
@@ -112,6 +115,8 @@ class WorkflowStorage:
         put("metadata", meta.SerializeToString())
         if plan.clear_instance:
             self.reminders.queue_instance_removal(pipe, state.instance_id)
+        for kind in plan.drop_kinds:
+            self.reminders.queue_instance_removal(pipe, state.instance_id, kind)
         self.reminders.queue_changes(pipe, plan.add, plan.remove)
         results = await pipe.execute(raise_on_error=False)
         errors = [r for r in results if isinstance(r, Exception)]
