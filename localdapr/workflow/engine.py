@@ -181,11 +181,14 @@ class WorkflowEngine:
         """
         restarts = 0
         while True:
-            request = service.WorkflowRequest(instanceId=state.instance_id, pastEvents=state.history, newEvents=new_events)
+            request = service.WorkflowRequest(instanceId=state.instance_id, pastEvents=state.history, newEvents=new_events,
+                                              propagatedHistory=state.incoming)
             response = await self.streams.run_workflow(request)
             effects = apply_response(state, new_events, response, self.runtime.app_id)
             if not effects.continued_as_new:
                 return effects, restarts
+            if effects.restart_incoming is not None:
+                state.incoming, state.incoming_changed = effects.restart_incoming, True
             restarts += 1
             if restarts > MAX_CONTINUE_AS_NEW:
                 return effects, restarts
@@ -208,18 +211,24 @@ class WorkflowEngine:
         else:
             plan.remove += [f"timer||{iid}||{t}||{gen}" for t in cancelled_event_timers(state.history, old_len)]
         for act in effects.activities:
-            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", {
+            payload = {
                 "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
                 "task_execution_id": act.task_execution_id, "generation": gen,
-            }))
+            }
+            if act.propagated is not None:  # daprd keeps it on the activity's reminder data too
+                payload["propagated"] = base64.b64encode(act.propagated.SerializeToString()).decode()
+            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", payload))
         for timer in effects.timers:
             fired = event(timerFired=history.TimerFiredEvent(fireAt=timer.fire_at, timerId=timer.timer_id))
             due = int(timer.fire_at.ToMilliseconds())
             plan.add.append(Reminder(f"timer||{iid}||{timer.timer_id}||{gen}", due, {
                 "kind": "timer", "instance": iid, "generation": gen, "event": _b64(fired)}))
+        propagated = {c.instance_id: c.propagated for c in effects.children if c.propagated is not None}
         for n, (target, ev, create) in enumerate(self._deliveries(state, started, effects)):
-            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", {
-                "kind": "deliver", "instance": target, "event": _b64(ev), "create": create}))
+            payload = {"kind": "deliver", "instance": target, "event": _b64(ev), "create": create}
+            if create and target in propagated:  # the child keeps it as its propagated-history row
+                payload["propagated"] = base64.b64encode(propagated[target].SerializeToString()).decode()
+            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", payload))
         return plan
 
     def _deliveries(self, state: InstanceState, started: history.HistoryEvent, effects: Any) -> list[tuple[str, history.HistoryEvent, bool]]:
@@ -280,6 +289,8 @@ class WorkflowEngine:
             name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
             workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
         )
+        if "propagated" in p:
+            request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
         response = await self.streams.run_activity(request)
         if response.HasField("failureDetails"):
             ev = event(taskFailed=history.TaskFailedEvent(taskScheduledId=p["task_id"], failureDetails=response.failureDetails,
@@ -293,9 +304,11 @@ class WorkflowEngine:
         return await self._append(iid, ev, rid, generation=p["generation"])
 
     async def _deliver(self, rid: str, p: dict[str, Any]) -> bool:
-        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False))
+        incoming = history.PropagatedHistory.FromString(base64.b64decode(p["propagated"])) if "propagated" in p else None
+        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False), incoming=incoming)
 
-    async def _append(self, iid: str, ev: history.HistoryEvent, rid: str | None, *, generation: int | None = None, create: bool = False) -> bool:
+    async def _append(self, iid: str, ev: history.HistoryEvent, rid: str | None, *, generation: int | None = None, create: bool = False,
+                      incoming: history.PropagatedHistory | None = None) -> bool:
         """Add one event to an instance's inbox plus its wake-up reminder, atomically."""
         storage = self.require()
         async with self._locks[iid]:
@@ -306,7 +319,8 @@ class WorkflowEngine:
                     if rid:
                         await storage.reminders.remove(rid)
                     return True
-                state = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1)
+                state = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1,
+                                      incoming=incoming, incoming_stored=state.incoming_stored, incoming_changed=True)
                 await storage.save(state, stored, SavePlan(add=[self._run_reminder(iid)], remove=remove), history_from=0)
             elif not state.exists or state.terminal or (generation is not None and generation != state.generation):
                 if rid:
@@ -347,7 +361,8 @@ class WorkflowEngine:
             if req.HasField("scheduledStartTimestamp"):
                 started.scheduledStartTimestamp.CopyFrom(req.scheduledStartTimestamp)
                 delay = max(0.0, req.scheduledStartTimestamp.ToMilliseconds() / 1000 - time.time())
-            new = InstanceState(iid, inbox=[event(executionStarted=started)], generation=state.generation + 1 if state.exists else 1)
+            new = InstanceState(iid, inbox=[event(executionStarted=started)], generation=state.generation + 1 if state.exists else 1,
+                                incoming_stored=state.incoming_stored, incoming_changed=True)  # daprd's Reset drops it
             # A finished instance is recreated in place (daprd's State.Reset): its rows are
             # deleted in the same save, customStatus reset, generation + 1.
             plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)

@@ -42,6 +42,7 @@ class ActivityToRun:
     name: str
     input: str | None
     task_execution_id: str
+    propagated: history.PropagatedHistory | None = None  # history sent along (PropagationScope)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ChildToStart:
     name: str
     input: str | None
     router: orchestration.TaskRouter
+    propagated: history.PropagatedHistory | None = None
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Effects:
     completed: H | None = None  # the ExecutionCompleted event, when the workflow finished
     continued_as_new: bool = False
     restart_events: list[H] = field(default_factory=list)  # the new execution's first events
+    restart_incoming: history.PropagatedHistory | None = None  # what the new execution receives
     stalled: bool = False  # the turn stalled (see ``_stall``): nothing of it was kept but the inbox
 
 
@@ -86,6 +89,11 @@ class InstanceState:
     inbox: list[H] = field(default_factory=list)
     generation: int = 1
     custom_status: str | None = None
+    # The history a parent propagated to this instance (daprd's ``propagated-history`` row);
+    # sent with every WorkflowRequest. ``incoming_stored``: the row exists in the store.
+    incoming: history.PropagatedHistory | None = None
+    incoming_stored: bool = False
+    incoming_changed: bool = False
 
     # ---- derived, never stored ---------------------------------------------------------------
     def started_event(self) -> H | None:
@@ -279,6 +287,30 @@ def new_events_for_turn(state: InstanceState, extra: list[H]) -> list[H]:
     return out
 
 
+def _scope(action: actions.ScheduleTaskAction | actions.CreateChildWorkflowAction) -> dict[str, int]:
+    """The action's propagation scope, copied only when the worker set it (daprd copies the
+    optional field as is: absent stays absent)."""
+    return {"historyPropagationScope": action.historyPropagationScope} if action.HasField("historyPropagationScope") else {}
+
+
+def assemble_propagated(state: InstanceState, scope: int, app_id: str) -> history.PropagatedHistory | None:
+    """durabletask-go's ``AssembleProtoPropagatedHistory``: for LINEAGE the chunks this instance
+    received, then one chunk of its own events so far (deterministically serialised, as
+    ``historysigning.MarshalEvent``); OWN_HISTORY only its own chunk."""
+    if scope == orchestration.HISTORY_PROPAGATION_SCOPE_NONE:
+        return None
+    out = history.PropagatedHistory(scope=scope)
+    if scope == orchestration.HISTORY_PROPAGATION_SCOPE_LINEAGE and state.incoming is not None:
+        out.chunks.extend(state.incoming.chunks)
+    if state.history:
+        started = next((e for e in state.history if e.HasField("executionStarted")), None)
+        out.chunks.append(history.PropagatedHistoryChunk(
+            appId=app_id, instanceId=state.instance_id, workflowName=started.executionStarted.name if started else "",
+            rawEvents=[e.SerializeToString(deterministic=True) for e in state.history],
+        ))
+    return out
+
+
 def unfired_timers(events: list[H]) -> bool:
     """daprd's ``hasUnfiredTimers``: more TimerCreated than TimerFired events."""
     return sum(ev.HasField("timerCreated") for ev in events) > sum(ev.HasField("timerFired") for ev in events)
@@ -365,7 +397,6 @@ def apply_response(state: InstanceState, new_events: list[H], response: service.
     if mismatch is not None:
         _stall(state, old, inbox, orchestration.PATCH_MISMATCH, mismatch, effects)
         return effects
-    compact_patches(old, new_events)
     for action in response.actions:
         kind = action.WhichOneof("workflowActionType")
         router = action_router(action, app_id)
@@ -378,8 +409,9 @@ def apply_response(state: InstanceState, new_events: list[H], response: service.
         if kind == "scheduleTask":
             a = action.scheduleTask
             add(event(taskScheduled=history.TaskScheduledEvent(name=a.name, input=a.input if a.HasField("input") else None,
-                                                                taskExecutionId=a.taskExecutionId)))
-            effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, a.taskExecutionId))
+                                                                taskExecutionId=a.taskExecutionId, **_scope(a))))
+            effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, a.taskExecutionId,
+                                                    assemble_propagated(state, a.historyPropagationScope, app_id)))
         elif kind == "createTimer":
             a = action.createTimer
             created = history.TimerCreatedEvent(fireAt=a.fireAt)
@@ -394,8 +426,9 @@ def apply_response(state: InstanceState, new_events: list[H], response: service.
             a = action.createChildWorkflow
             child_id = a.instanceId or child_instance_id(state.instance_id, action.id)
             add(event(childWorkflowInstanceCreated=history.ChildWorkflowInstanceCreatedEvent(
-                instanceId=child_id, name=a.name, input=a.input if a.HasField("input") else None)))
-            effects.children.append(ChildToStart(action.id, child_id, a.name, a.input.value if a.HasField("input") else None, router))
+                instanceId=child_id, name=a.name, input=a.input if a.HasField("input") else None, **_scope(a))))
+            effects.children.append(ChildToStart(action.id, child_id, a.name, a.input.value if a.HasField("input") else None, router,
+                                                 assemble_propagated(state, a.historyPropagationScope, app_id)))
         elif kind == "sendEvent":
             a = action.sendEvent
             add(event(eventSent=history.EventSentEvent(instanceId=a.instance.instanceId, name=a.name, input=a.data if a.HasField("data") else None)))
@@ -404,10 +437,13 @@ def apply_response(state: InstanceState, new_events: list[H], response: service.
             a = action.terminateWorkflow
             effects.terminations.append((a.instanceId, a.reason.value if a.HasField("reason") else None))
         elif kind == "completeWorkflow":
-            if _complete(state, action, router, effects):
+            if _complete(state, action, router, effects, app_id):
                 return effects
         else:
             raise NotImplementedError(f"workflow action '{kind}' is not supported by the local sidecar")
+    # after the actions: history propagated by them carries the version as the worker reported
+    # it (durabletask-go applies actions before dapr compacts the patches)
+    compact_patches(old, new_events)
     return effects
 
 
@@ -422,7 +458,7 @@ def _stall(state: InstanceState, old: list[H], inbox: list[H], reason: int, desc
     effects.stalled = True
 
 
-def _complete(state: InstanceState, action: actions.WorkflowAction, router: orchestration.TaskRouter, effects: Effects) -> bool:
+def _complete(state: InstanceState, action: actions.WorkflowAction, router: orchestration.TaskRouter, effects: Effects, app_id: str) -> bool:
     """Apply a completeWorkflow action; True when it was a continue-as-new (stop applying)."""
     a = action.completeWorkflow
     if a.workflowStatus == orchestration.ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
@@ -435,6 +471,8 @@ def _complete(state: InstanceState, action: actions.WorkflowAction, router: orch
             restarted.parentInstance.CopyFrom(old.parentInstance)
         if old.HasField("parentTraceContext"):
             restarted.parentTraceContext.CopyFrom(old.parentTraceContext)
+        if state.incoming is not None:  # the chain goes on across continue-as-new (its scope kept)
+            effects.restart_incoming = assemble_propagated(state, state.incoming.scope, app_id)
         first = event(workflowStarted=history.WorkflowStartedEvent())
         second = event(executionStarted=restarted)
         for ev in (first, second):
