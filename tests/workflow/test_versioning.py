@@ -39,6 +39,8 @@ def rows(stack: SidecarStack, instance: str) -> dict[str, Any]:
     for key in stack.workflow_keys(instance):
         leaf = key.rsplit("||", 1)[1]
         data = stack.redis.hget(key, "data")
+        if data is None:  # deleted by a save between listing and reading (an inbox row consumed)
+            continue
         if leaf == "metadata":
             out[leaf] = json_format.MessageToDict(backend.BackendWorkflowStateMetadata.FromString(data))
         elif leaf.startswith(("history-", "inbox-")):
