@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 
 import dapr.ext.workflow as wf
 import grpc
+import httpx
 import pytest
 from google.protobuf import json_format
 
@@ -208,6 +209,13 @@ def test_H_a_replay_the_worker_cannot_do_stalls_until_the_right_code_runs(wf_sta
     with pytest.raises(grpc.RpcError) as err:
         stub.SuspendInstance(service.SuspendRequest(instanceId=by_version), timeout=30)
     assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, refused)
+    base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr/{by_version}"
+    assert httpx.get(base, timeout=30).json()["runtimeStatus"] == "UNKNOWN"  # daprd's HTTP status map stops at SUSPENDED
+    answer = httpx.post(f"{base}/raiseEvent/go", timeout=30)
+    assert (answer.status_code, answer.json()) == (500, {
+        "errorCode": "ERR_RAISE_EVENT_WORKFLOW",
+        "message": f"error raising event on workflow '{by_version}': failed to raise event go on workflow {by_version}: failed to raise event: " + refused,
+    })
     with pytest.raises(grpc.RpcError) as err:  # the actor itself answers a single purge
         stub.PurgeInstances(service.PurgeInstancesRequest(instanceId=by_version), timeout=30)
     assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, "failed to purge workflow state: " + refused)

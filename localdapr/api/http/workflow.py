@@ -17,7 +17,10 @@ from localdapr.workflow.runtimestate import event, sv
 
 router = APIRouter()
 PREFIXES = ("/v1.0/workflows/dapr", "/v1.0-beta1/workflows/dapr")
-_STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()}
+# daprd's wfengine statusMap: the statuses up to SUSPENDED by name; any later one (STALLED) is
+# "UNKNOWN" on the HTTP API (gRPC GetInstance does say STALLED).
+_STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()
+           if v <= orchestration.ORCHESTRATION_STATUS_SUSPENDED}
 
 
 def _engine(request: Request):  # type: ignore[no-untyped-def]
