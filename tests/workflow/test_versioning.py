@@ -174,15 +174,16 @@ def test_H_a_replay_the_worker_cannot_do_stalls_until_the_right_code_runs(wf_sta
     worker.start(lambda rt: (register_versions("v1", latest="v1")(rt), register_patched(with_p1=True)(rt)))
     by_version = client.schedule_new_workflow("vflow", instance_id=iid("sv"))
     by_patch = client.schedule_new_workflow("pflow", instance_id=iid("sp"))
-    waiting_for_event(wf_stack, by_version)
-    waiting_for_event(wf_stack, by_patch)
+    doomed = client.schedule_new_workflow("vflow", instance_id=iid("st"))
+    for instance in (by_version, by_patch, doomed):
+        waiting_for_event(wf_stack, instance)
     before = {i: rows(wf_stack, i) for i in (by_version, by_patch)}
 
     # "deploy" code without v1 and without the p1 check: the next replay of each stalls
     worker.start(lambda rt: (register_versions("v2", latest="v2")(rt), register_patched(with_p1=False)(rt)))
-    client.raise_workflow_event(by_version, "go")
-    client.raise_workflow_event(by_patch, "go")
-    for instance in (by_version, by_patch):
+    for instance in (by_version, by_patch, doomed):
+        client.raise_workflow_event(instance, "go")
+    for instance in (by_version, by_patch, doomed):
         wait_until(lambda: client.get_workflow_state(instance).runtime_status == wf.WorkflowStatus.STALLED, timeout=30)
     stalled = {
         by_version: {"reason": "VERSION_NOT_AVAILABLE", "description": "Version not available: v1"},
@@ -209,6 +210,10 @@ def test_H_a_replay_the_worker_cannot_do_stalls_until_the_right_code_runs(wf_sta
     with pytest.raises(grpc.RpcError) as err:
         stub.SuspendInstance(service.SuspendRequest(instanceId=by_version), timeout=30)
     assert (err.value.code(), err.value.details()) == (grpc.StatusCode.UNKNOWN, refused)
+    with pytest.raises(grpc.RpcError) as err:
+        client.terminate_workflow(doomed)
+    assert (err.value.code(), err.value.details()) == (
+        grpc.StatusCode.UNKNOWN, f"failed to submit termination request: failed to invoke method for workflow '{doomed}': actor is stalled")
     base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr/{by_version}"
     assert httpx.get(base, timeout=30).json()["runtimeStatus"] == "UNKNOWN"  # daprd's HTTP status map stops at SUSPENDED
     answer = httpx.post(f"{base}/raiseEvent/go", timeout=30)
