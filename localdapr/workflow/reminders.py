@@ -165,20 +165,27 @@ class Reminders:
         except Exception:  # noqa: BLE001
             log.warning("reminder %s failed; retrying in %ss", rid, RETRY_SECONDS, exc_info=True)
         finally:
-            self._inflight.discard(rid)
-            if ok == PARK:
-                self._retrying.discard(rid)
-                try:
-                    await self.client.zadd(self.zkey, {rid: PARKED_MS}, xx=True)
-                except Exception:  # noqa: BLE001 - Redis down: it stays due and is parked again
-                    pass
-            elif ok:
-                self._retrying.discard(rid)
-            else:
-                try:
-                    # Still pending: due again after the retry interval (only if it still exists).
-                    await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
-                    self._retrying.add(rid)
-                except Exception:  # noqa: BLE001
-                    pass
-            self.wake()
+            try:
+                await self._after(rid, ok)
+            finally:
+                # only now: a loop pass between would see the step still due and run it twice
+                self._inflight.discard(rid)
+                self.wake()
+
+    async def _after(self, rid: str, ok: bool | str) -> None:
+        """Park, forget or reschedule a step that ran, by its handler's answer."""
+        if ok == PARK:
+            self._retrying.discard(rid)
+            try:
+                await self.client.zadd(self.zkey, {rid: PARKED_MS}, xx=True)
+            except Exception:  # noqa: BLE001 - Redis down: it stays due and is parked again
+                pass
+        elif ok:
+            self._retrying.discard(rid)
+        else:
+            try:
+                # Still pending: due again after the retry interval (only if it still exists).
+                await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
+                self._retrying.add(rid)
+            except Exception:  # noqa: BLE001
+                pass
