@@ -183,9 +183,9 @@ class InstanceState:
             state.completedTimestamp.CopyFrom(done.timestamp)
             if include_io and done.executionCompleted.HasField("result"):
                 state.output.CopyFrom(done.executionCompleted.result)
-            if done.executionCompleted.HasField("failureDetails"):
+            if include_io and done.executionCompleted.HasField("failureDetails"):
                 state.failureDetails.CopyFrom(done.executionCompleted.failureDetails)
-        if self.custom_status is not None:
+        if include_io and self.custom_status is not None:  # like input and output: only when asked
             state.customStatus.value = self.custom_status
         return state
 

@@ -66,6 +66,11 @@ def runtime(wf_stack: WorkflowStack) -> Iterator[wf.WorkflowRuntime]:
         decision = yield ctx.wait_for_external_event("approve")
         return {"approved": decision}
 
+    @rt.workflow(name="with_status")
+    def with_status(ctx, n: int):
+        ctx.set_custom_status("working")
+        return n
+
     @rt.workflow(name="twice")
     def twice(ctx, _):
         first = yield ctx.wait_for_external_event("approve")
@@ -484,3 +489,36 @@ def test_H_event_wait_timers_are_deleted_as_daprd_deletes_them(wf_stack: Workflo
     wait_until(lambda: timers(doomed) != [], timeout=30)
     client.terminate_workflow(doomed)
     assert timers(doomed) == []
+
+
+def test_H_get_instance_payloads_only_when_asked(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """durabletask-go's createGetInstanceResponse: input, output, custom status and failure
+    details only with getInputsAndOutputs."""
+    from localdapr.workflow.protos import service, service_grpc
+
+    state = run(wf_stack, "with_status", 7)
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{wf_stack.sidecar.grpc_port}"))
+    bare = stub.GetInstance(service.GetInstanceRequest(instanceId=state.instance_id), timeout=30).workflowState
+    full = stub.GetInstance(service.GetInstanceRequest(instanceId=state.instance_id, getInputsAndOutputs=True), timeout=30).workflowState
+    assert [f.name for f, _ in bare.ListFields() if f.name in ("input", "output", "customStatus")] == []
+    assert (full.input.value, full.output.value, full.customStatus.value) == ("7", "7", "working")
+    failed = run(wf_stack, "failing")
+    bare = stub.GetInstance(service.GetInstanceRequest(instanceId=failed.instance_id), timeout=30).workflowState
+    full = stub.GetInstance(service.GetInstanceRequest(instanceId=failed.instance_id, getInputsAndOutputs=True), timeout=30).workflowState
+    assert not bare.HasField("failureDetails") and "kaboom" in full.failureDetails.errorMessage
+
+
+def test_H3_7_http_get_properties(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd's GET /v1.0/workflows/dapr/<id> properties (wfengine/client.go): input, output and
+    custom status when the instance has them, the failure's type, message and stack trace."""
+    import httpx
+
+    base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr"
+    def props(name: str, arg: object) -> dict[str, str]:
+        return httpx.get(f"{base}/{run(wf_stack, name, arg).instance_id}", timeout=30).json()["properties"]
+
+    assert props("chain", None) == {"dapr.workflow.output": '["Hello a", "Hello b"]'}
+    assert props("with_status", 7) == {"dapr.workflow.custom_status": "working", "dapr.workflow.input": "7", "dapr.workflow.output": "7"}
+    failed = props("failing", None)
+    assert sorted(failed) == ["dapr.workflow.failure.error_message", "dapr.workflow.failure.error_type", "dapr.workflow.failure.stack_trace"]
+    assert failed["dapr.workflow.failure.error_type"] == "TaskFailedError" and "kaboom" in failed["dapr.workflow.failure.error_message"]

@@ -44,13 +44,19 @@ async def get(instance_id: str, request: Request) -> Response:
     if not state.exists:
         raise _not_found(instance_id)
     ws = state.to_workflow_state(True)
-    props = {"dapr.workflow.input": ws.input.value if ws.HasField("input") else ""}
-    if ws.HasField("output"):
-        props["dapr.workflow.output"] = ws.output.value
+    # daprd's wfengine client: each property only when the instance has it
+    props: dict[str, str] = {}
     if ws.HasField("customStatus"):
         props["dapr.workflow.custom_status"] = ws.customStatus.value
+    if ws.HasField("input"):
+        props["dapr.workflow.input"] = ws.input.value
+    if ws.HasField("output"):
+        props["dapr.workflow.output"] = ws.output.value
     if ws.HasField("failureDetails"):
+        props["dapr.workflow.failure.error_type"] = ws.failureDetails.errorType
         props["dapr.workflow.failure.error_message"] = ws.failureDetails.errorMessage
+        if ws.failureDetails.HasField("stackTrace"):
+            props["dapr.workflow.failure.stack_trace"] = ws.failureDetails.stackTrace.value
     return JSONResponse({
         "instanceID": instance_id, "workflowName": ws.name,
         "createdAt": ws.createdTimestamp.ToJsonString(), "lastUpdatedAt": ws.lastUpdatedTimestamp.ToJsonString(),
