@@ -2,7 +2,9 @@
 
 Why: "daprd is the truth" for the actor state store layout too. This runs the same workflows
 on a fresh Redis per runtime (``chain``: custom status + two activities; ``counter``: three
-continue-as-new; ``sleeper``: a durable timer; ``parent``: one child workflow), dumps every key
+continue-as-new; ``sleeper``: a durable timer; ``parent``: one child workflow; ``versioned``: a
+named version with a patch; ``propagating``: history propagated to a child and an activity),
+dumps every key
 (type, hash fields, ``version``, TTL) with protobuf values decoded by key name, replaces
 timestamps and UUIDs by placeholders, and prints what differs. Usage::
 
@@ -45,6 +47,12 @@ def decode(key: str, data: bytes) -> Any:
             return json_format.MessageToDict(wrappers_pb2.StringValue.FromString(data))
         if re.match(r"(history|inbox)-\d{6}$", leaf):
             return json_format.MessageToDict(history.HistoryEvent.FromString(data))
+        if leaf == "propagated-history":  # the chunks' raw events decoded, so timestamps normalise
+            ph = history.PropagatedHistory.FromString(data)
+            out = json_format.MessageToDict(ph)
+            for chunk, raw in zip(out.get("chunks", []), ph.chunks):
+                chunk["rawEvents"] = [json_format.MessageToDict(history.HistoryEvent.FromString(e)) for e in raw.rawEvents]
+            return out
     except Exception as exc:  # noqa: BLE001 - show what could not be decoded
         return f"<undecodable {leaf}: {exc}>"
     try:
@@ -123,10 +131,24 @@ def run(runtime: str) -> dict[str, Any]:
         def parent(ctx, _):  # type: ignore[no-untyped-def]
             return (yield ctx.call_child_workflow(sleeper, input=None, instance_id="cmp-child"))
 
+        def versioned(ctx, _):  # type: ignore[no-untyped-def]
+            a = yield ctx.call_activity(greet, input="v2" if ctx.is_patched("p1") else "v1")
+            b = yield ctx.call_activity(greet, input="again")
+            return [a, b]
+
+        rt.register_versioned_workflow(versioned, name="versioned", version_name="v2", is_latest=True)
+
+        @rt.workflow(name="propagating")
+        def propagating(ctx, _):  # type: ignore[no-untyped-def]
+            yield ctx.call_activity(greet, input="first")
+            yield ctx.call_child_workflow(chain, input=None, instance_id="cmp-prop-child", propagation=wf.PropagationScope.OWN_HISTORY)
+            return (yield ctx.call_activity(greet, input="audit", propagation=wf.PropagationScope.LINEAGE))
+
         rt.start()
         client = wf.DaprWorkflowClient(host="127.0.0.1", port=str(sidecar.grpc_port))
         for name, iid, arg in (("chain", "cmp-chain", {"x": 1}), ("counter", "cmp-can", 0), ("sleeper", "cmp-timer", None),
-                               ("parent", "cmp-parent", None)):
+                               ("parent", "cmp-parent", None), ("versioned", "cmp-versioned", None),
+                               ("propagating", "cmp-propagating", None)):
             client.schedule_new_workflow(name, input=arg, instance_id=iid)
             state = client.wait_for_workflow_completion(iid, timeout_in_seconds=60)
             assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state

@@ -19,10 +19,12 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
 from localdapr.runtime import Runtime
-from localdapr.workflow.errors import BackendError, actor_not_found, already_exists, instance_not_found, no_actor_store, not_completed
+from localdapr.workflow.errors import BackendError, actor_not_found, actor_stalled, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
-from localdapr.workflow.reminders import Reminder, Reminders
-from localdapr.workflow.runtimestate import InstanceState, apply_response, event, new_events_for_turn, new_execution_id, now_ts, sv
+from localdapr.workflow.reminders import PARK, Reminder, Reminders
+from localdapr.workflow.runtimestate import (
+    InstanceState, apply_response, cancelled_event_timers, event, new_events_for_turn, new_execution_id, now_ts, sv, unfired_timers,
+)
 from localdapr.workflow.storage import SavePlan, WorkflowStorage, workflow_actor_type
 from localdapr.workflow.workers import WorkItemStreams
 
@@ -102,9 +104,9 @@ class WorkflowEngine:
             self._changed.notify_all()
 
     # ---- reminder handlers ----------------------------------------------------------------------
-    async def _handle(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _handle(self, rid: str, payload: dict[str, Any]) -> bool | str:
         kind = payload["kind"]
-        handler: Callable[[str, dict[str, Any]], Awaitable[bool]] = {
+        handler: Callable[[str, dict[str, Any]], Awaitable[bool | str]] = {
             "run": self._run_turn_reminder,
             "timer": self._fire_timer,
             "activity": self._run_activity,
@@ -117,15 +119,15 @@ class WorkflowEngine:
             log.warning("%s: execution failed with a recoverable error and will be retried later: %s", rid, exc)
             return False
 
-    async def _run_turn_reminder(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _run_turn_reminder(self, rid: str, payload: dict[str, Any]) -> bool | str:
         return await self._run_turn(payload["instance"], [], rid)
 
-    async def _fire_timer(self, rid: str, payload: dict[str, Any]) -> bool:
+    async def _fire_timer(self, rid: str, payload: dict[str, Any]) -> bool | str:
         fired = _unb64(payload["event"])
         fired.timestamp.CopyFrom(now_ts())  # daprd stamps a fired timer when it fires, not when armed
         return await self._run_turn(payload["instance"], [fired], rid, generation=payload["generation"])
 
-    async def _run_turn(self, iid: str, extra: list[history.HistoryEvent], rid: str, generation: int | None = None) -> bool:
+    async def _run_turn(self, iid: str, extra: list[history.HistoryEvent], rid: str, generation: int | None = None) -> bool | str:
         storage = self.require()
         async with self._locks[iid]:
             state, stored = await storage.load(iid)
@@ -145,7 +147,17 @@ class WorkflowEngine:
             for ev in new_events:  # daprd's runWorkflow stamps the router on a start event that has none
                 if ev.HasField("executionStarted") and not ev.HasField("router"):
                     ev.router.sourceAppID = self.runtime.app_id
+            old_len = len(state.history)
             effects, restarts = await self._execute(state, new_events)
+            if effects.stalled:
+                # daprd's stallWorkflow: save the stalled state, then hold the turn's reminder
+                # until a worker (re)connects (daprd holds the actor until its worker goes away,
+                # and the reminder's retry runs it again on the next worker).
+                await storage.save(state, stored, SavePlan())
+                log.info("workflow %s is stalled (%s); it runs again when a workflow worker connects",
+                         iid, state.history[-1].executionStalled.description)
+                await self._notify()
+                return PARK
             if restarts > MAX_CONTINUE_AS_NEW:
                 # durabletask-go abandons the work item; daprd saves the progress made (one
                 # generation more, carried-over raised events back in the inbox) and retries.
@@ -157,7 +169,7 @@ class WorkflowEngine:
                 return False
             if restarts:
                 state.generation += 1  # daprd: once per turn that continued as new, however many times
-            plan = self._plan(state, effects, rid)
+            plan = self._plan(state, effects, rid, 0 if restarts else old_len)
             await storage.save(state, stored, plan, history_from=0 if restarts else None)
             if state.terminal:  # daprd's durabletask backend logs each completion like this
                 started = state.started_event()
@@ -174,35 +186,54 @@ class WorkflowEngine:
         """
         restarts = 0
         while True:
-            request = service.WorkflowRequest(instanceId=state.instance_id, pastEvents=state.history, newEvents=new_events)
+            request = service.WorkflowRequest(instanceId=state.instance_id, pastEvents=state.history, newEvents=new_events,
+                                              propagatedHistory=state.incoming)
             response = await self.streams.run_workflow(request)
             effects = apply_response(state, new_events, response, self.runtime.app_id)
             if not effects.continued_as_new:
                 return effects, restarts
+            if effects.restart_incoming is not None:
+                state.incoming, state.incoming_changed = effects.restart_incoming, True
             restarts += 1
             if restarts > MAX_CONTINUE_AS_NEW:
                 return effects, restarts
             new_events = effects.restart_events
 
-    def _plan(self, state: InstanceState, effects: Any, rid: str) -> SavePlan:
-        """The reminders a finished turn leaves behind: activities, timers, deliveries."""
+    def _plan(self, state: InstanceState, effects: Any, rid: str, old_len: int) -> SavePlan:
+        """The reminders a finished turn leaves behind: activities, timers, deliveries; and the
+        timers it no longer needs, as daprd deletes them: a finished workflow with unfired
+        timers loses all its timer and activity reminders (``deleteAllReminders``), a running
+        one the timers of external-event waits its new events answered
+        (``deleteCancelledEventTimers``; the SDK arms a year-9999 timer for a wait without a
+        timeout)."""
         started = state.started_event()
         assert started is not None
         iid, gen = state.instance_id, state.generation
         plan = SavePlan(remove=[rid])
+        if effects.completed is not None:
+            if unfired_timers(state.history):
+                plan.drop_kinds = ("timer", "act")
+        else:
+            plan.remove += [f"timer||{iid}||{t}||{gen}" for t in cancelled_event_timers(state.history, old_len)]
         for act in effects.activities:
-            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", {
+            payload = {
                 "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
                 "task_execution_id": act.task_execution_id, "generation": gen,
-            }))
+            }
+            if act.propagated is not None:  # daprd keeps it on the activity's reminder data too
+                payload["propagated"] = base64.b64encode(act.propagated.SerializeToString()).decode()
+            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", payload))
         for timer in effects.timers:
             fired = event(timerFired=history.TimerFiredEvent(fireAt=timer.fire_at, timerId=timer.timer_id))
             due = int(timer.fire_at.ToMilliseconds())
             plan.add.append(Reminder(f"timer||{iid}||{timer.timer_id}||{gen}", due, {
                 "kind": "timer", "instance": iid, "generation": gen, "event": _b64(fired)}))
+        propagated = {c.instance_id: c.propagated for c in effects.children if c.propagated is not None}
         for n, (target, ev, create) in enumerate(self._deliveries(state, started, effects)):
-            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", {
-                "kind": "deliver", "instance": target, "event": _b64(ev), "create": create}))
+            payload = {"kind": "deliver", "instance": target, "event": _b64(ev), "create": create}
+            if create and target in propagated:  # the child keeps it as its propagated-history row
+                payload["propagated"] = base64.b64encode(propagated[target].SerializeToString()).decode()
+            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", payload))
         return plan
 
     def _deliveries(self, state: InstanceState, started: history.HistoryEvent, effects: Any) -> list[tuple[str, history.HistoryEvent, bool]]:
@@ -263,6 +294,8 @@ class WorkflowEngine:
             name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
             workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
         )
+        if "propagated" in p:
+            request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
         response = await self.streams.run_activity(request)
         if response.HasField("failureDetails"):
             ev = event(taskFailed=history.TaskFailedEvent(taskScheduledId=p["task_id"], failureDetails=response.failureDetails,
@@ -276,9 +309,11 @@ class WorkflowEngine:
         return await self._append(iid, ev, rid, generation=p["generation"])
 
     async def _deliver(self, rid: str, p: dict[str, Any]) -> bool:
-        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False))
+        incoming = history.PropagatedHistory.FromString(base64.b64decode(p["propagated"])) if "propagated" in p else None
+        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False), incoming=incoming)
 
-    async def _append(self, iid: str, ev: history.HistoryEvent, rid: str | None, *, generation: int | None = None, create: bool = False) -> bool:
+    async def _append(self, iid: str, ev: history.HistoryEvent, rid: str | None, *, generation: int | None = None, create: bool = False,
+                      incoming: history.PropagatedHistory | None = None) -> bool:
         """Add one event to an instance's inbox plus its wake-up reminder, atomically."""
         storage = self.require()
         async with self._locks[iid]:
@@ -289,7 +324,8 @@ class WorkflowEngine:
                     if rid:
                         await storage.reminders.remove(rid)
                     return True
-                state = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1)
+                state = InstanceState(iid, inbox=[ev], generation=state.generation + 1 if state.exists else 1,
+                                      incoming=incoming, incoming_stored=state.incoming_stored, incoming_changed=True)
                 await storage.save(state, stored, SavePlan(add=[self._run_reminder(iid)], remove=remove), history_from=0)
             elif not state.exists or state.terminal or (generation is not None and generation != state.generation):
                 if rid:
@@ -330,7 +366,8 @@ class WorkflowEngine:
             if req.HasField("scheduledStartTimestamp"):
                 started.scheduledStartTimestamp.CopyFrom(req.scheduledStartTimestamp)
                 delay = max(0.0, req.scheduledStartTimestamp.ToMilliseconds() / 1000 - time.time())
-            new = InstanceState(iid, inbox=[event(executionStarted=started)], generation=state.generation + 1 if state.exists else 1)
+            new = InstanceState(iid, inbox=[event(executionStarted=started)], generation=state.generation + 1 if state.exists else 1,
+                                incoming_stored=state.incoming_stored, incoming_changed=True)  # daprd's Reset drops it
             # A finished instance is recreated in place (daprd's State.Reset): its rows are
             # deleted in the same save, customStatus reset, generation + 1.
             plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)
@@ -375,6 +412,8 @@ class WorkflowEngine:
         state = await self.load(iid)
         if not state.exists:
             raise instance_not_found()
+        if state.stalled:  # daprd's stalled workflow actor refuses every call until it runs again
+            raise actor_stalled(iid)
         await self._append(iid, ev, None)
 
     async def purge(self, iid: str, force: bool = False, recursive: bool = True) -> int:
@@ -385,6 +424,12 @@ class WorkflowEngine:
         state, _ = await storage.load(iid)
         if not state.exists:
             raise instance_not_found("failed to fetch workflow state: " if recursive else "")
+        # Recursive, durabletask-go reads the instance first and refuses a running one; the
+        # workflow actor then (non-recursive: first) refuses while stalled.
+        if recursive and not state.terminal and not force:
+            raise not_completed()
+        if state.stalled and not state.terminal:
+            raise actor_stalled(iid)
         if not state.terminal and not force:
             raise not_completed()
         count = 0

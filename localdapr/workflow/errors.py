@@ -80,3 +80,10 @@ def instance_not_found(context: str = "") -> BackendError:
 def not_completed() -> BackendError:
     """durabletask-go's ``api.ErrNotCompleted``: purging a workflow that has not finished."""
     return BackendError(grpc.StatusCode.UNKNOWN, "orchestration has not yet completed", "orchestration has not yet completed")
+
+
+def actor_stalled(instance_id: str) -> BackendError:
+    """A stalled workflow's actor (daprd holds its lock while stalled) refuses every call with
+    the actor lock's ``errors.NewStalled`` through the router: gRPC UNKNOWN."""
+    text = f"failed to invoke method for workflow '{instance_id}': actor is stalled"
+    return BackendError(grpc.StatusCode.UNKNOWN, text, text)

@@ -86,11 +86,13 @@ class TaskHub(service_grpc.TaskHubSidecarServiceServicer):
             return service.GetInstanceResponse(exists=False)
         return service.GetInstanceResponse(exists=True, workflowState=state.to_workflow_state(request.getInputsAndOutputs))
 
+    # An instance that does not exist yet is waited for too: daprd's workflow actor registers
+    # the status stream and answers once the instance is created and meets the condition.
     async def WaitForInstanceStart(self, request: service.GetInstanceRequest, context: grpc.aio.ServicerContext) -> service.GetInstanceResponse:
-        return await self._wait(request, context, lambda s: not s.exists or s.status() != S.ORCHESTRATION_STATUS_PENDING)
+        return await self._wait(request, context, lambda s: s.exists and s.status() != S.ORCHESTRATION_STATUS_PENDING)
 
     async def WaitForInstanceCompletion(self, request: service.GetInstanceRequest, context: grpc.aio.ServicerContext) -> service.GetInstanceResponse:
-        return await self._wait(request, context, lambda s: not s.exists or s.status() in TERMINAL)
+        return await self._wait(request, context, lambda s: s.exists and s.status() in TERMINAL)
 
     # The four below add an event through the instance's workflow actor, as durabletask-go's
     # grpcExecutor does (backend.AddNewWorkflowEvent; errors shown as daprd wraps them), and the

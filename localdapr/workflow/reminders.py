@@ -26,6 +26,12 @@ import redis.asyncio as aioredis
 log = logging.getLogger("localdapr.workflow")
 
 RETRY_SECONDS = 1.0
+# The due time of a parked step (a stalled workflow's turn): after every real due time, the SDK's
+# year-9999 timers included, so the loop never fires it; a worker connecting makes it due again
+# (``retry_now``), the way daprd retries a stalled workflow's reminder once the stall is
+# released. Kept in Redis, so a restarted sidecar retries it too.
+PARKED_MS = 10**16
+PARK = "park"  # a handler's answer: keep the step, run it again when a worker connects
 
 
 @dataclass
@@ -48,7 +54,8 @@ class Reminders:
         self._inflight: set[str] = set()
         self._retrying: set[str] = set()  # failed steps waiting out RETRY_SECONDS
         self._task: asyncio.Task[None] | None = None
-        self.handler: Callable[[str, dict[str, Any]], Awaitable[bool]] | None = None
+        # True: done (removed by the handler's own save); False: retry after RETRY_SECONDS; PARK.
+        self.handler: Callable[[str, dict[str, Any]], Awaitable[bool | str]] | None = None
 
     # ---- writes (queued into the caller's MULTI) ------------------------------------------
     def queue_changes(self, pipe: Any, add: list[Reminder], remove: list[str]) -> None:
@@ -61,19 +68,23 @@ class Reminders:
             pipe.zadd(self.zkey, {r.id: r.due_ms})
             pipe.hset(self.hkey, r.id, json.dumps(r.payload))
 
-    def queue_instance_removal(self, pipe: Any, instance_id: str) -> None:
-        """Drop every reminder of an instance (purge). Ids embed the instance id between '||'."""
+    def queue_instance_removal(self, pipe: Any, instance_id: str, kind: str | None = None) -> None:
+        """Drop every reminder of an instance (purge), or only those of one ``kind`` (the id's
+        first segment: "timer", "act"). Ids embed the instance id between '||'."""
         pipe.eval(
             """
             local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
             for _, id in ipairs(ids) do
-              if string.find(id, ARGV[1], 1, true) then
+              local hit
+              if ARGV[2] == '' then hit = string.find(id, ARGV[1], 1, true)
+              else hit = string.sub(id, 1, string.len(ARGV[2] .. ARGV[1])) == ARGV[2] .. ARGV[1] end
+              if hit then
                 redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id)
               end
             end
             return 0
             """,
-            2, self.zkey, self.hkey, f"||{instance_id}||",
+            2, self.zkey, self.hkey, f"||{instance_id}||", kind or "",
         )
 
     async def add(self, reminder: Reminder) -> None:
@@ -96,6 +107,7 @@ class Reminders:
         Only failed steps are moved: a timer that is not due yet keeps its time.
         """
         ids, self._retrying = list(self._retrying), set()
+        ids += [raw.decode() for raw in await self.client.zrangebyscore(self.zkey, PARKED_MS, PARKED_MS)]
         if ids:
             now_ms = int(time.time() * 1000)
             await self.client.zadd(self.zkey, {rid: now_ms for rid in ids}, xx=True)
@@ -139,7 +151,7 @@ class Reminders:
         return max(0.005, min(0.5, (nxt[0][1] - now_ms) / 1000.0))
 
     async def _fire(self, rid: str) -> None:
-        ok = False
+        ok: bool | str = False
         try:
             raw = await self.client.hget(self.hkey, rid)
             if raw is None:
@@ -153,14 +165,27 @@ class Reminders:
         except Exception:  # noqa: BLE001
             log.warning("reminder %s failed; retrying in %ss", rid, RETRY_SECONDS, exc_info=True)
         finally:
-            self._inflight.discard(rid)
-            if ok:
-                self._retrying.discard(rid)
-            else:
-                try:
-                    # Still pending: due again after the retry interval (only if it still exists).
-                    await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
-                    self._retrying.add(rid)
-                except Exception:  # noqa: BLE001
-                    pass
-            self.wake()
+            try:
+                await self._after(rid, ok)
+            finally:
+                # only now: a loop pass between would see the step still due and run it twice
+                self._inflight.discard(rid)
+                self.wake()
+
+    async def _after(self, rid: str, ok: bool | str) -> None:
+        """Park, forget or reschedule a step that ran, by its handler's answer."""
+        if ok == PARK:
+            self._retrying.discard(rid)
+            try:
+                await self.client.zadd(self.zkey, {rid: PARKED_MS}, xx=True)
+            except Exception:  # noqa: BLE001 - Redis down: it stays due and is parked again
+                pass
+        elif ok:
+            self._retrying.discard(rid)
+        else:
+            try:
+                # Still pending: due again after the retry interval (only if it still exists).
+                await self.client.zadd(self.zkey, {rid: int((time.time() + RETRY_SECONDS) * 1000)}, xx=True)
+                self._retrying.add(rid)
+            except Exception:  # noqa: BLE001
+                pass

@@ -27,6 +27,9 @@ from localdapr.workflow.reminders import Reminder, Reminders
 from localdapr.workflow.runtimestate import InstanceState
 
 
+PROPAGATED = "propagated-history"
+
+
 def workflow_actor_type(namespace: str, app_id: str) -> str:
     return f"dapr.internal.{namespace}.{app_id}.workflow"
 
@@ -38,6 +41,9 @@ class SavePlan:
     add: list[Reminder] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     clear_instance: bool = False  # drop every reminder of the instance first (it is recreated)
+    # Drop the instance's reminders of these kinds ("timer", "act"): daprd deletes a finished
+    # workflow's reminders when it has unfired timers (deleteAllReminders).
+    drop_kinds: tuple[str, ...] = ()
 
 
 class WorkflowStorage:
@@ -75,8 +81,13 @@ class WorkflowStorage:
         for i in range(meta.historyLength):
             pipe.hget(p + f"history-{i:06d}", "data")
         pipe.hget(p + "customStatus", "data")
+        pipe.hget(p + PROPAGATED, "data")
         rows: list[Any] = await pipe.execute()
         state.inbox = [history.HistoryEvent.FromString(r) for r in rows[: meta.inboxLength] if r is not None]
+        incoming = rows.pop()
+        if incoming is not None:
+            state.incoming = history.PropagatedHistory.FromString(incoming)
+            state.incoming_stored = True
         state.history = [history.HistoryEvent.FromString(r) for r in rows[meta.inboxLength : -1] if r is not None]
         custom = rows[-1]
         if custom:
@@ -108,20 +119,29 @@ class WorkflowStorage:
             pipe.eval(DELETE_SCRIPT, 1, p + f"inbox-{i:06d}", "0")
         if written or deleted:
             put("customStatus", wrappers_pb2.StringValue(value=state.custom_status or "").SerializeToString())
+        # The propagated history a child received (daprd's ``propagated-history`` row): written
+        # when set, deleted when a recreated instance has none.
+        if state.incoming_changed and state.incoming is not None:
+            put(PROPAGATED, state.incoming.SerializeToString(deterministic=True))
+        elif state.incoming_changed and state.incoming_stored:
+            pipe.eval(DELETE_SCRIPT, 1, p + PROPAGATED, "0")
         meta = backend.BackendWorkflowStateMetadata(inboxLength=len(state.inbox), historyLength=len(state.history), generation=state.generation)
         put("metadata", meta.SerializeToString())
         if plan.clear_instance:
             self.reminders.queue_instance_removal(pipe, state.instance_id)
+        for kind in plan.drop_kinds:
+            self.reminders.queue_instance_removal(pipe, state.instance_id, kind)
         self.reminders.queue_changes(pipe, plan.add, plan.remove)
         results = await pipe.execute(raise_on_error=False)
         errors = [r for r in results if isinstance(r, Exception)]
         if errors:
             raise RuntimeError(f"saving workflow {state.instance_id} failed: {errors[0]}")
+        state.incoming_stored, state.incoming_changed = state.incoming is not None, False
         self.reminders.wake()
 
     async def purge(self, instance_id: str, stored: tuple[int, int]) -> None:
         p = self.prefix(instance_id)
-        keys = [p + "metadata", p + "customStatus"]
+        keys = [p + "metadata", p + "customStatus", p + PROPAGATED]
         keys += [p + f"inbox-{i:06d}" for i in range(stored[0])]
         keys += [p + f"history-{i:06d}" for i in range(stored[1])]
         pipe = self.client.pipeline(transaction=True)

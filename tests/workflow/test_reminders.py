@@ -55,3 +55,41 @@ def test_failed_steps_are_retried_at_once_when_a_worker_connects() -> None:
     finally:
         server.stop()
         ports.release()
+
+
+def test_a_parked_step_waits_for_the_next_worker_even_across_a_restart() -> None:
+    """A stalled workflow's turn is parked (due after everything, year-9999 timers included)
+    and made due when a worker connects: by the same Reminders object and by a new one (a
+    restarted sidecar), since the parking is in Redis."""
+    from localdapr.workflow.reminders import PARK, PARKED_MS
+
+    ports = free_port_block(2)
+    server = RedisServer(port=ports.take(), workdir=Path(tempfile.mkdtemp(prefix="reminders-"))).start()
+
+    async def scenario() -> None:
+        client = aioredis.Redis(host="127.0.0.1", port=server.port)
+        reminders = Reminders(client, "app")
+
+        async def stalled(rid: str, payload: dict[str, Any]) -> bool | str:
+            return PARK
+
+        reminders.handler = stalled
+        year_9999 = 253402300799999
+        await reminders.add(Reminder.now("run||i||turn", {"kind": "run"}))
+        await reminders.add(Reminder("timer||i||1||1", year_9999, {"kind": "timer"}))
+        await reminders._fire("run||i||turn")
+        assert await client.zscore(reminders.zkey, "run||i||turn") == PARKED_MS > year_9999
+        await reminders._fire_due()  # not due: nothing runs it
+        assert await client.zscore(reminders.zkey, "run||i||turn") == PARKED_MS
+
+        restarted = Reminders(client, "app")
+        await restarted.retry_now()  # a worker connects to the restarted sidecar
+        assert await client.zscore(reminders.zkey, "run||i||turn") <= time.time() * 1000
+        assert await client.zscore(reminders.zkey, "timer||i||1||1") == year_9999  # untouched
+        await client.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+        ports.release()

@@ -12,6 +12,7 @@ import dapr.ext.workflow as wf
 import grpc
 import pytest
 
+from tests.runtimes import local_only
 from tests.stacks import SidecarStack as WorkflowStack
 
 calls: dict[str, int] = {}
@@ -64,6 +65,17 @@ def runtime(wf_stack: WorkflowStack) -> Iterator[wf.WorkflowRuntime]:
     def approval(ctx, _):
         decision = yield ctx.wait_for_external_event("approve")
         return {"approved": decision}
+
+    @rt.workflow(name="with_status")
+    def with_status(ctx, n: int):
+        ctx.set_custom_status("working")
+        return n
+
+    @rt.workflow(name="twice")
+    def twice(ctx, _):
+        first = yield ctx.wait_for_external_event("approve")
+        second = yield ctx.wait_for_external_event("approve")
+        return [first, second]
 
     @rt.workflow(name="child")
     def child(ctx, n: int):
@@ -406,3 +418,117 @@ def test_H1_1_without_an_actor_store_workflows_fail_clearly(tmp_path, redis_serv
             }
         finally:
             rt.shutdown()
+
+
+def test_H3_3_waits_end_only_at_the_callers_deadline(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd 1.18.2 answers WaitForInstanceStart/Completion only when the condition holds: the
+    caller's deadline ends the wait (DEADLINE_EXCEEDED, which the SDK raises as TimeoutError),
+    an instance that does not exist yet is waited for (its workflow actor registers the status
+    stream), and a caller that cancels is simply gone."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime, timedelta, timezone
+
+    from localdapr.workflow.protos import service, service_grpc
+
+    def ends_at_the_deadline(wait, instance: str) -> None:  # type: ignore[no-untyped-def]
+        """No answer before the deadline: the SDK's TimeoutError. daprd's server resets the
+        stream at the deadline, and when that reset beats the client's own timer (about 1 call
+        in 8 here) the SDK passes on CANCELLED "Stream removed (RST_STREAM ...)" instead."""
+        try:
+            state = wait(instance, timeout_in_seconds=1)
+        except TimeoutError:
+            return
+        except grpc.RpcError as err:
+            assert wf_stack.runtime == "daprd" and err.code() == grpc.StatusCode.CANCELLED and "RST_STREAM" in err.details(), err
+            return
+        pytest.fail(f"answered before the deadline: {state}")
+
+    client = wf_stack.workflow_client()
+    waiting = client.schedule_new_workflow("approval", instance_id=iid())
+    ends_at_the_deadline(client.wait_for_workflow_completion, waiting)
+    later = client.schedule_new_workflow("approval", instance_id=iid(), start_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    ends_at_the_deadline(client.wait_for_workflow_start, later)
+    ends_at_the_deadline(client.wait_for_workflow_completion, iid())  # not created yet: no "does not exist" answer
+
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{wf_stack.sidecar.grpc_port}"))
+    cancelled = [stub.WaitForInstanceCompletion.future(service.GetInstanceRequest(instanceId=waiting), timeout=60) for _ in range(5)]
+    for call in cancelled:
+        call.cancel()
+    assert all(call.cancelled() for call in cancelled)
+
+    future_id = iid()
+    with ThreadPoolExecutor(1) as pool:  # a wait on an id nobody has started yet
+        early = pool.submit(client.wait_for_workflow_completion, future_id, timeout_in_seconds=60)
+        client.schedule_new_workflow("approval", instance_id=future_id)
+        client.wait_for_workflow_start(future_id, timeout_in_seconds=10)
+        client.raise_workflow_event(future_id, "approve", data="late")
+        state = early.result(timeout=60)
+    assert state is not None and json.loads(state.serialized_output) == {"approved": "late"}
+    client.raise_workflow_event(waiting, "approve", data="after cancels")
+    assert json.loads(client.wait_for_workflow_completion(waiting, timeout_in_seconds=30).serialized_output) == {"approved": "after cancels"}
+    client.terminate_workflow(later)
+
+
+@local_only("the local sidecar's reminder keys; daprd's are Scheduler jobs (its debug log shows the same deletes)")
+def test_H_event_wait_timers_are_deleted_as_daprd_deletes_them(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """The SDK arms a year-9999 timer for a wait_for_external_event without timeout; daprd
+    creates its reminder ('timer-<id>'), deletes it when the event answers the wait and the
+    workflow goes on (deleteCancelledEventTimers), and deletes all of an instance's timer and
+    activity reminders when it finishes with timers unfired (deleteAllReminders)."""
+    from localdapr.workflow.reminders import Reminders
+
+    zkey = Reminders(None, "wfapp").zkey  # type: ignore[arg-type]
+
+    def timers(instance: str) -> list[str]:
+        return sorted(k.decode() for k in wf_stack.redis.zrange(zkey, 0, -1) if k.decode().startswith(f"timer||{instance}||"))
+
+    client = wf_stack.workflow_client()
+    for name in ("approval", "twice"):
+        instance = client.schedule_new_workflow(name, instance_id=iid())
+        client.wait_for_workflow_start(instance, timeout_in_seconds=10)
+        from cookbook.processes import wait_until
+
+        wait_until(lambda: timers(instance) == [f"timer||{instance}||1||1"], timeout=30)
+        client.raise_workflow_event(instance, "approve", data=1)
+        if name == "twice":  # the first wait's timer goes, the second wait's timer is armed
+            wait_until(lambda: timers(instance) == [f"timer||{instance}||2||1"], timeout=30)
+            client.raise_workflow_event(instance, "approve", data=2)
+        client.wait_for_workflow_completion(instance, timeout_in_seconds=30)
+        assert timers(instance) == []
+    doomed = client.schedule_new_workflow("approval", instance_id=iid())
+    wait_until(lambda: timers(doomed) != [], timeout=30)
+    client.terminate_workflow(doomed)
+    assert timers(doomed) == []
+
+
+def test_H_get_instance_payloads_only_when_asked(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """durabletask-go's createGetInstanceResponse: input, output, custom status and failure
+    details only with getInputsAndOutputs."""
+    from localdapr.workflow.protos import service, service_grpc
+
+    state = run(wf_stack, "with_status", 7)
+    stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{wf_stack.sidecar.grpc_port}"))
+    bare = stub.GetInstance(service.GetInstanceRequest(instanceId=state.instance_id), timeout=30).workflowState
+    full = stub.GetInstance(service.GetInstanceRequest(instanceId=state.instance_id, getInputsAndOutputs=True), timeout=30).workflowState
+    assert [f.name for f, _ in bare.ListFields() if f.name in ("input", "output", "customStatus")] == []
+    assert (full.input.value, full.output.value, full.customStatus.value) == ("7", "7", "working")
+    failed = run(wf_stack, "failing")
+    bare = stub.GetInstance(service.GetInstanceRequest(instanceId=failed.instance_id), timeout=30).workflowState
+    full = stub.GetInstance(service.GetInstanceRequest(instanceId=failed.instance_id, getInputsAndOutputs=True), timeout=30).workflowState
+    assert not bare.HasField("failureDetails") and "kaboom" in full.failureDetails.errorMessage
+
+
+def test_H3_7_http_get_properties(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd's GET /v1.0/workflows/dapr/<id> properties (wfengine/client.go): input, output and
+    custom status when the instance has them, the failure's type, message and stack trace."""
+    import httpx
+
+    base = f"http://127.0.0.1:{wf_stack.sidecar.http_port}/v1.0/workflows/dapr"
+    def props(name: str, arg: object) -> dict[str, str]:
+        return httpx.get(f"{base}/{run(wf_stack, name, arg).instance_id}", timeout=30).json()["properties"]
+
+    assert props("chain", None) == {"dapr.workflow.output": '["Hello a", "Hello b"]'}
+    assert props("with_status", 7) == {"dapr.workflow.custom_status": "working", "dapr.workflow.input": "7", "dapr.workflow.output": "7"}
+    failed = props("failing", None)
+    assert sorted(failed) == ["dapr.workflow.failure.error_message", "dapr.workflow.failure.error_type", "dapr.workflow.failure.stack_trace"]
+    assert failed["dapr.workflow.failure.error_type"] == "TaskFailedError" and "kaboom" in failed["dapr.workflow.failure.error_message"]

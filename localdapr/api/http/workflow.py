@@ -17,7 +17,10 @@ from localdapr.workflow.runtimestate import event, sv
 
 router = APIRouter()
 PREFIXES = ("/v1.0/workflows/dapr", "/v1.0-beta1/workflows/dapr")
-_STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()}
+# daprd's wfengine statusMap: the statuses up to SUSPENDED by name; any later one (STALLED) is
+# "UNKNOWN" on the HTTP API (gRPC GetInstance does say STALLED).
+_STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()
+           if v <= orchestration.ORCHESTRATION_STATUS_SUSPENDED}
 
 
 def _engine(request: Request):  # type: ignore[no-untyped-def]
@@ -41,13 +44,19 @@ async def get(instance_id: str, request: Request) -> Response:
     if not state.exists:
         raise _not_found(instance_id)
     ws = state.to_workflow_state(True)
-    props = {"dapr.workflow.input": ws.input.value if ws.HasField("input") else ""}
-    if ws.HasField("output"):
-        props["dapr.workflow.output"] = ws.output.value
+    # daprd's wfengine client: each property only when the instance has it
+    props: dict[str, str] = {}
     if ws.HasField("customStatus"):
         props["dapr.workflow.custom_status"] = ws.customStatus.value
+    if ws.HasField("input"):
+        props["dapr.workflow.input"] = ws.input.value
+    if ws.HasField("output"):
+        props["dapr.workflow.output"] = ws.output.value
     if ws.HasField("failureDetails"):
+        props["dapr.workflow.failure.error_type"] = ws.failureDetails.errorType
         props["dapr.workflow.failure.error_message"] = ws.failureDetails.errorMessage
+        if ws.failureDetails.HasField("stackTrace"):
+            props["dapr.workflow.failure.stack_trace"] = ws.failureDetails.stackTrace.value
     return JSONResponse({
         "instanceID": instance_id, "workflowName": ws.name,
         "createdAt": ws.createdTimestamp.ToJsonString(), "lastUpdatedAt": ws.lastUpdatedTimestamp.ToJsonString(),
