@@ -100,6 +100,7 @@ def cfg(dapr_runtime: str) -> Iterator[ConfigStack]:
         sidecar.stop()
         app.stop()
         server.stop()
+        ports.release()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

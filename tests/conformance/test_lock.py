@@ -59,6 +59,7 @@ def lk(dapr_runtime: str) -> Iterator[LockStack]:
     finally:
         sidecar.stop()
         server.stop()
+        ports.release()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
