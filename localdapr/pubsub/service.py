@@ -40,16 +40,34 @@ def is_raw_payload(name: str, metadata: dict[str, str]) -> bool:
         raise errors.metadata_error(name, metadata, f"rawPayload value must be a valid boolean: actual is '{value}'") from None
 
 
-async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
-                  *, transport: str, trace: tuple[str, str] = ("", "")) -> None:
-    """Publish as daprd does over ``transport`` ("grpc" or "http"); ``trace`` is the caller's
-    (traceid, tracestate) from :mod:`localdapr.pubsub.tracecontext`."""
+def validate(runtime: Runtime, pubsub_name: str, topic: str, metadata: dict[str, str]) -> tuple[RedisStreamsPubSub, bool]:
+    """daprd's ``validateAndGetPubsubAndTopic``: the pubsub and whether the request is a raw
+    payload, or daprd's error (empty name, not found, empty topic, bad ``rawPayload``)."""
     if not pubsub_name:
         raise errors.name_empty(metadata)
     pubsub = get_pubsub(runtime, pubsub_name)
     if not topic:
         raise errors.topic_empty(pubsub_name, metadata)
-    raw = is_raw_payload(pubsub_name, metadata)
+    return pubsub, is_raw_payload(pubsub_name, metadata)
+
+
+def envelope_bytes(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
+                   trace: tuple[str, str]) -> bytes:
+    """runtime/pubsub.NewCloudEvent + ApplyMetadata, marshalled as Go does; daprd's
+    ``cannot create cloudevent`` error when a cloudevents+json body is not a JSON object."""
+    try:
+        event = cloudevents.new_envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id,
+                                         trace_id=trace[0], trace_state=trace[1], metadata=metadata)
+    except cloudevents.CloudEventError as exc:
+        raise errors.cloudevent_creation(pubsub_name, runtime.app_id, str(exc)) from exc
+    return gocompat.dumps_bytes(event)
+
+
+async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
+                  *, transport: str, trace: tuple[str, str] = ("", "")) -> None:
+    """Publish as daprd does over ``transport`` ("grpc" or "http"); ``trace`` is the caller's
+    (traceid, tracestate) from :mod:`localdapr.pubsub.tracecontext`."""
+    pubsub, raw = validate(runtime, pubsub_name, topic, metadata)
     md: dict[str, str] | None = dict(metadata)
     if transport == "grpc" and not metadata:
         md = None  # Go: maps.Clone(nil) is nil, and the component writes no metadata field
@@ -58,14 +76,14 @@ async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, c
         if transport == "grpc":
             md = {**(md or {}), "traceid": trace[0], "tracestate": trace[1]}
     else:
-        try:
-            event = cloudevents.new_envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id,
-                                             trace_id=trace[0], trace_state=trace[1], metadata=metadata)
-        except cloudevents.CloudEventError as exc:
-            raise errors.cloudevent_creation(pubsub_name, runtime.app_id, str(exc)) from exc
-        body = gocompat.dumps_bytes(event)
+        body = envelope_bytes(runtime, pubsub_name, topic, data, content_type, metadata, trace)
+    await write(pubsub, pubsub_name, topic, body, md)
+
+
+async def write(pubsub: RedisStreamsPubSub, pubsub_name: str, topic: str, body: bytes, metadata: dict[str, str] | None) -> None:
+    """The component's Publish; a broker failure is daprd's ``ERR_PUBSUB_PUBLISH_MESSAGE``."""
     try:
-        await pubsub.publish(topic, body, md)
+        await pubsub.publish(topic, body, metadata)
     except Exception as exc:  # noqa: BLE001 - broker failures map to daprd's publish error
         raise errors.publish_failed(pubsub_name, topic, f"redis streams: error from publish: {exc}") from exc
 
