@@ -117,7 +117,8 @@ class RedisStreamsPubSub:
             except (Cancelled, asyncio.CancelledError):
                 return  # stays pending: redelivered after processingTimeout
             except Exception as exc:  # noqa: BLE001 - daprd 1.18: errors are acknowledged (no resiliency policy)
-                log.warning("message %s on %s failed and is dropped (daprd 1.18 semantics, no resiliency policy): %s", msg.id, msg.topic, exc)
+                # components-contrib's line; the entry is acknowledged (no resiliency policy).
+                log.error("Error processing Redis message %s: %s", msg.id, exc)
             finally:
                 inflight.discard(msg.id)
             await self.client.xack(msg.topic, self.consumer_id, msg.id)

@@ -120,7 +120,7 @@ async def dead_letter(runtime: Runtime, pubsub_name: str, msg: StreamMessage, to
     await pubsub.publish(topic, msg.data, {**msg.metadata, METADATA_KEY_PUBSUB: pubsub_name})
 
 
-async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome: str, dead_letter_topic: str) -> None:
+async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome: str, dead_letter_topic: str, event_id: Any = None) -> None:
     """What happens after delivery with no resiliency policy (daprd 1.18): success acks; drop
     and failure (RETRY included) go to the dead-letter topic if there is one, then ack; without
     one a drop is acked and a failure is raised, which the component acknowledges anyway
@@ -132,7 +132,9 @@ async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome
         return
     if outcome == "drop":
         return
-    raise RuntimeError(f"subscriber asked to retry message {msg.id}; with no resiliency policy daprd does not retry")
+    # daprd's postman error, which the component logs ("Error processing Redis message ...")
+    # before acknowledging: with no resiliency policy there is no retry.
+    raise RuntimeError(f"RETRY status returned from app while processing pub/sub event {event_id}: retriable error occurred")
 
 
 Deliver = Callable[[dict[str, Any]], Awaitable[str]]
@@ -175,4 +177,4 @@ async def handle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, sub_met
         # redelivery loop sends it again (not to the dead-letter topic; checked on daprd 1.18).
         log.error("Error processing Redis message %s: %s", msg.id, exc)
         raise Cancelled(str(exc)) from exc
-    await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic)
+    await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic, event.get("id"))

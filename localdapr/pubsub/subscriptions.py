@@ -1,8 +1,9 @@
 """Subscriptions: streaming (gRPC), programmatic (``/dapr/subscribe``) and declarative (YAML).
 
-Programmatic and declarative subscriptions deliver over HTTP to the app on ``--app-port``
-(spec F3.2, F3.3); the manager starts them once the app is reachable and lists every
-subscription in the metadata (spec E3).
+Programmatic and declarative subscriptions deliver to the app on ``--app-port`` over HTTP
+(spec F3.2, F3.3) or, with ``--app-protocol grpc``, over gRPC (:mod:`localdapr.pubsub.grpc_app`);
+the manager starts them once the app is reachable and lists every subscription in the
+metadata (spec E3).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import grpc
 import httpx
 
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
+from localdapr.pubsub.grpc_app import GrpcAppChannel, wants_bulk
 from localdapr.pubsub.redis_streams import StreamMessage
 from localdapr.runtime import Runtime
 
@@ -59,6 +62,7 @@ class SubscriptionManager:
         self.runtime = runtime
         self.active: list[Subscription] = []
         self._http: httpx.AsyncClient | None = None
+        self._grpc: GrpcAppChannel | None = None
 
     def metadata_section(self) -> dict[str, Any]:
         return {"subscriptions": [s.describe() for s in self.active]} if self.active else {}
@@ -91,8 +95,31 @@ class SubscriptionManager:
         opts = self.runtime.options
         if opts.app_port is None or not self.runtime.pubsubs:
             return
-        self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60)
         subs = self._declarative()
+        if opts.app_protocol == "grpc":
+            self._grpc = GrpcAppChannel(f"{opts.app_channel_address}:{opts.app_port}")
+            subs += await self._programmatic_grpc()
+            make_handler = self._grpc_handler
+        elif opts.app_protocol in ("http", "h2c"):
+            self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60)
+            subs += await self._programmatic_http()
+            make_handler = self._http_handler
+        else:
+            log.error("--app-protocol %s is not supported by the local sidecar's app channel (http, h2c and grpc are); "
+                      "no subscription is delivered to the app", opts.app_protocol)
+            return
+        for sub in subs:
+            if sub.pubsubname not in self.runtime.pubsubs or (not sub.route and self._grpc is None):
+                log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
+                continue
+            pubsub = self.runtime.pubsubs[sub.pubsubname]
+            sub.stop = pubsub.subscribe(sub.topic, make_handler(sub))
+            self.add(sub)
+            log.info("subscribed %s/%s -> %s (%s)", sub.pubsubname, sub.topic, sub.route, sub.kind)
+
+    async def _programmatic_http(self) -> list[Subscription]:
+        assert self._http is not None
+        subs: list[Subscription] = []
         try:
             resp = await self._http.get("/dapr/subscribe")
             if resp.status_code == 200:
@@ -103,14 +130,39 @@ class SubscriptionManager:
                                                  entry.get("deadLetterTopic") or "", entry.get("metadata") or {}))
         except httpx.HTTPError as exc:
             log.warning("could not read the app's /dapr/subscribe: %s", exc)
-        for sub in subs:
-            if not sub.route or sub.pubsubname not in self.runtime.pubsubs:
-                log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
+        return subs
+
+    async def _programmatic_grpc(self) -> list[Subscription]:
+        """``ListTopicSubscriptions``; the route is the default path ("" when none, as daprd)."""
+        assert self._grpc is not None
+        try:
+            entries = await self._grpc.list_subscriptions()
+        except grpc.aio.AioRpcError as exc:
+            log.error("error getting topics from app: %s", exc.details())
+            return []
+        subs: list[Subscription] = []
+        for entry in entries:
+            if wants_bulk(entry):
+                log.error("subscription to %s/%s asks for bulkSubscribe, which the local sidecar does not implement "
+                          "(OnBulkTopicEvent); not started", entry.pubsub_name, entry.topic)
                 continue
-            pubsub = self.runtime.pubsubs[sub.pubsubname]
-            sub.stop = pubsub.subscribe(sub.topic, self._http_handler(sub))
-            self.add(sub)
-            log.info("subscribed %s/%s -> %s (%s)", sub.pubsubname, sub.topic, sub.route, sub.kind)
+            for rule in entry.routes.rules:
+                if rule.match:
+                    log.error("app ListTopicSubscriptions: route rule with match %r is not supported by the local sidecar (CEL); "
+                              "it is ignored", rule.match)
+            subs.append(Subscription(entry.pubsub_name, entry.topic, "PROGRAMMATIC", entry.routes.default,
+                                     entry.dead_letter_topic, dict(entry.metadata)))
+        return subs
+
+    def _grpc_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
+        async def handle(msg: StreamMessage) -> None:
+            assert self._grpc is not None
+            channel = self._grpc
+            await service.handle(self.runtime, sub.pubsubname, msg, sub.metadata, sub.dead_letter_topic,
+                                 lambda event: channel.deliver(event, msg.topic, sub.pubsubname, sub.route, msg.metadata,
+                                                               self._timeout(sub)))
+
+        return handle
 
     def _http_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
         async def deliver(msg: StreamMessage, event: dict[str, Any]) -> str:
@@ -158,3 +210,5 @@ class SubscriptionManager:
             self.remove(sub)
         if self._http is not None:
             await self._http.aclose()
+        if self._grpc is not None:
+            await self._grpc.close()

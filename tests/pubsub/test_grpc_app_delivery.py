@@ -1,0 +1,133 @@
+"""``--app-protocol grpc``: subscriptions read with ``ListTopicSubscriptions`` (plus declarative
+ones) and delivered with ``OnTopicEvent``; each answer settles the message as daprd 1.18.2 does."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import grpc
+import httpx
+import pytest
+
+from cookbook.ports import free_port_block
+from cookbook.processes import ManagedProcess, wait_until
+from cookbook.redis_server import RedisServer
+from cookbook.sidecar import Sidecar
+from tests.pubsub.conftest import write_resources
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_ID = "grpcapp"
+DECLARATIVE = """apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: declared
+spec:
+  pubsubname: messagepubsub
+  topic: g-declared
+  routes:
+    default: /declared
+scopes:
+- grpcapp
+"""
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def _grpc_ready(port: int) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=0.5)
+            return True
+        except grpc.FutureTimeoutError:
+            return False
+
+
+class Stack:
+    def __init__(self, tmp: Path, runtime: str) -> None:
+        ports = free_port_block(40)
+        app_port = ports.take()
+        self.server = RedisServer(port=ports.take(), workdir=tmp / "redis").start()
+        self.app = ManagedProcess("grpc-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "grpc_app.py")], tmp / "app.log",
+                                  env={**os.environ, "COUNTER_REDIS_URL": self.server.url, "APP_PORT": str(app_port)},
+                                  ready=lambda: _grpc_ready(app_port))
+        self.sidecar = Sidecar(APP_ID, [write_resources(tmp / "res", self.server, DECLARATIVE)], ports, tmp / "run", runtime=runtime,
+                               app_port=app_port, extra_args=["--app-protocol", "grpc"])
+        self.redis = self.server.client()
+        self.base = f"http://127.0.0.1:{self.sidecar.http_port}"
+
+    def received(self, topic: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.redis.lrange(f"grpc-received:{topic}", 0, -1)]
+
+    def publish(self, topic: str, body: Any, query: str = "", traced: bool = True) -> None:
+        headers = {"traceparent": TRACEPARENT} if traced else {}
+        r = httpx.post(f"{self.base}/v1.0/publish/messagepubsub/{topic}{query}", json=body, headers=headers)
+        assert r.status_code == 204, r.text
+
+    def settled(self, topic: str) -> bool:
+        """Read by the group and acknowledged (dead letters are written before the ack)."""
+        groups = {g["name"].decode(): g for g in self.redis.xinfo_groups(topic)} if self.redis.exists(topic) else {}
+        group = groups.get(APP_ID)
+        return group is not None and group["pending"] == 0 and group["last-delivered-id"] != b"0-0"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, dapr_runtime: str) -> Iterator[Stack]:
+    st = Stack(tmp_path_factory.mktemp(f"grpc-app-{dapr_runtime}"), dapr_runtime)
+    try:
+        st.app.start_and_wait(30)
+        st.sidecar.start()
+        yield st
+    finally:
+        st.sidecar.stop()
+        st.app.terminate()
+        st.server.stop()
+
+
+def test_grpc_app_subscriptions_in_metadata(stack: Stack) -> None:
+    subs = {s["topic"]: s for s in httpx.get(f"{stack.base}/v1.0/metadata").json()["subscriptions"]}
+    assert subs["g-ok"]["type"] == "PROGRAMMATIC" and subs["g-ok"]["metadata"] == {"subkey": "subval"}
+    assert subs["g-retry"]["deadLetterTopic"] == "g-retry-dead"
+    assert subs["g-routed"]["rules"] == [{"path": "/routed"}]
+    assert subs["g-declared"]["type"] == "DECLARATIVE" and subs["g-declared"]["rules"] == [{"path": "/declared"}]
+
+
+def test_grpc_app_receives_the_event(stack: Stack) -> None:
+    stack.publish("g-ok", {"n": 1}, "?metadata.foo=bar")
+    stack.publish("g-routed", {"n": 2}, traced=False)
+    stack.publish("g-declared", {"n": 3})
+    wait_until(lambda: len(stack.received("g-ok")) == 1 and len(stack.received("g-routed")) == 1 and len(stack.received("g-declared")) == 1)
+    got = stack.received("g-ok")[0]
+    assert got["data"] == '{"n":1}' and got["data_content_type"] == "application/json"
+    assert got["source"] == APP_ID and got["type"] == "com.dapr.event.sent" and got["spec_version"] == "1.0"
+    assert got["topic"] == "g-ok" and got["pubsub_name"] == "messagepubsub" and got["path"] == ""
+    # The entry's metadata, the pubsub's name and the event's trace context travel as gRPC metadata.
+    assert got["metadata"] == {"foo": "bar", "pubsubname": "messagepubsub", "traceparent": TRACEPARENT}
+    # No trace context: daprd sends the all-zero one.
+    assert stack.received("g-routed")[0]["metadata"] == {"pubsubname": "messagepubsub", "traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-00"}
+    ext = got["extensions"]
+    assert ext["topic"] == "g-ok" and ext["pubsubname"] == "messagepubsub" and ext["traceparent"] == TRACEPARENT
+    assert {"id", "source", "type", "specversion", "datacontenttype", "data"}.isdisjoint(ext)
+    assert stack.received("g-routed")[0]["path"] == "/routed"
+    assert stack.received("g-declared")[0]["path"] == "/declared"
+    wait_until(lambda: stack.settled("g-ok") and stack.settled("g-routed") and stack.settled("g-declared"))
+
+
+def test_grpc_app_answers_settle_as_daprd(stack: Stack) -> None:
+    topics = ["g-retry", "g-drop", "g-raise", "g-unknown", "g-unimpl", "g-empty", "g-retry-nodl"]
+    for topic in topics:
+        stack.publish(topic, {"topic": topic})
+    wait_until(lambda: all(stack.settled(t) for t in topics), timeout=30)
+    # RETRY, DROP, an app error and an unknown status: dead letter (no resiliency policy: no retry).
+    for topic in ("g-retry", "g-drop", "g-raise", "g-unknown"):
+        assert stack.redis.xlen(f"{topic}-dead") == 1, topic
+        assert len(stack.received(topic)) == 1, topic
+        (_, fields), = stack.redis.xrange(f"{topic}-dead")
+        assert json.loads(fields[b"data"])["data"] == {"topic": topic}
+    # UNIMPLEMENTED is "non-retriable": acknowledged as handled, not dead-lettered; an empty reply is SUCCESS.
+    assert not stack.redis.exists("g-unimpl-dead") and not stack.redis.exists("g-empty-dead")
+    assert len(stack.received("g-unimpl")) == 1 and len(stack.received("g-empty")) == 1
+    # RETRY without a dead-letter topic: dropped, delivered once.
+    assert len(stack.received("g-retry-nodl")) == 1
