@@ -37,6 +37,7 @@ class Subscription:
     dead_letter_topic: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     stop: Callable[[], None] | None = None
+    default_rule: bool = False  # gRPC app: a subscription without a route still has one rule (path "")
 
     def describe(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pubsubname": self.pubsubname, "topic": self.topic, "deadLetterTopic": self.dead_letter_topic, "type": self.kind}
@@ -44,6 +45,8 @@ class Subscription:
             doc["metadata"] = self.metadata
         if self.route:
             doc["rules"] = [{"path": self.route}]
+        elif self.default_rule:
+            doc["rules"] = [{}]  # daprd's gRPC default rule: path "", omitted from the JSON
         return doc
 
 
@@ -86,6 +89,10 @@ class SubscriptionManager:
             if scopes and self.runtime.app_id not in scopes:
                 continue
             spec = doc.get("spec") or {}
+            if (spec.get("bulkSubscribe") or {}).get("enabled"):
+                log.error("file %s: subscription to %s/%s asks for bulkSubscribe, which the local sidecar does not implement; "
+                          "not started", file, spec.get("pubsubname"), spec.get("topic"))
+                continue
             route = _route(spec, f"file {file}")
             subs.append(Subscription(str(spec.get("pubsubname", "")), str(spec.get("topic", "")), "DECLARATIVE", route,
                                      str(spec.get("deadLetterTopic") or ""), {k: str(v) for k, v in (spec.get("metadata") or {}).items()}))
@@ -109,6 +116,7 @@ class SubscriptionManager:
                       "no subscription is delivered to the app", opts.app_protocol)
             return
         for sub in subs:
+            sub.default_rule = self._grpc is not None
             if sub.pubsubname not in self.runtime.pubsubs or (not sub.route and self._grpc is None):
                 log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
                 continue
@@ -124,6 +132,10 @@ class SubscriptionManager:
             resp = await self._http.get("/dapr/subscribe")
             if resp.status_code == 200:
                 for entry in resp.json() or []:
+                    if (entry.get("bulkSubscribe") or {}).get("enabled"):
+                        log.error("app /dapr/subscribe: subscription to %s/%s asks for bulkSubscribe, which the local sidecar "
+                                  "does not implement; not started", entry.get("pubsubname"), entry.get("topic"))
+                        continue
                     route = _route(entry, "app /dapr/subscribe")
                     if route:
                         subs.append(Subscription(entry.get("pubsubname", ""), entry.get("topic", ""), "PROGRAMMATIC", route,

@@ -89,6 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, dapr_runtime: str) -> Iterat
 def test_grpc_app_subscriptions_in_metadata(stack: Stack) -> None:
     subs = {s["topic"]: s for s in httpx.get(f"{stack.base}/v1.0/metadata").json()["subscriptions"]}
     assert subs["g-ok"]["type"] == "PROGRAMMATIC" and subs["g-ok"]["metadata"] == {"subkey": "subval"}
+    assert subs["g-ok"]["rules"] == [{}]  # the default rule, path "" (omitted)
     assert subs["g-retry"]["deadLetterTopic"] == "g-retry-dead"
     assert subs["g-routed"]["rules"] == [{"path": "/routed"}]
     assert subs["g-declared"]["type"] == "DECLARATIVE" and subs["g-declared"]["rules"] == [{"path": "/declared"}]
