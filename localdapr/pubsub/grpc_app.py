@@ -14,8 +14,7 @@ plus ``pubsubName`` and the event's ``traceparent`` as gRPC metadata. How the an
   *not* dead-lettered (daprd: "non-retriable error");
 * no answer within ``processingTimeout``: left pending, redelivered.
 
-Bulk subscriptions (``bulkSubscribe.enabled``) are not implemented: such a subscription is
-refused with an error in the log, never delivered one by one silently.
+Bulk subscriptions (``bulkSubscribe.enabled``) are delivered by :mod:`localdapr.pubsub.bulk_subscribe`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import httpx
 
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
+from localdapr.pubsub.bulk_subscribe import Batcher, BulkDelivery
 from localdapr.pubsub.grpc_app import GrpcAppChannel, wants_bulk
 from localdapr.pubsub.redis_streams import StreamMessage
 from localdapr.runtime import Runtime
@@ -38,6 +39,7 @@ class Subscription:
     metadata: dict[str, str] = field(default_factory=dict)
     stop: Callable[[], None] | None = None
     default_rule: bool = False  # gRPC app: a subscription without a route still has one rule (path "")
+    bulk: tuple[int, int] | None = None  # bulkSubscribe enabled: (maxMessagesCount, maxAwaitDurationMs)
 
     def describe(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pubsubname": self.pubsubname, "topic": self.topic, "deadLetterTopic": self.dead_letter_topic, "type": self.kind}
@@ -89,13 +91,12 @@ class SubscriptionManager:
             if scopes and self.runtime.app_id not in scopes:
                 continue
             spec = doc.get("spec") or {}
-            if (spec.get("bulkSubscribe") or {}).get("enabled"):
-                log.error("file %s: subscription to %s/%s asks for bulkSubscribe, which the local sidecar does not implement; "
-                          "not started", file, spec.get("pubsubname"), spec.get("topic"))
-                continue
             route = _route(spec, f"file {file}")
+            bulk = spec.get("bulkSubscribe") or {}
             subs.append(Subscription(str(spec.get("pubsubname", "")), str(spec.get("topic", "")), "DECLARATIVE", route,
-                                     str(spec.get("deadLetterTopic") or ""), {k: str(v) for k, v in (spec.get("metadata") or {}).items()}))
+                                     str(spec.get("deadLetterTopic") or ""), {k: str(v) for k, v in (spec.get("metadata") or {}).items()},
+                                     bulk=(int(bulk.get("maxMessagesCount") or 0), int(bulk.get("maxAwaitDurationMs") or 0))
+                                     if bulk.get("enabled") else None))
         return subs
 
     async def on_app_ready(self) -> None:
@@ -117,6 +118,10 @@ class SubscriptionManager:
             return
         for sub in subs:
             sub.default_rule = self._grpc is not None
+            if sub.bulk is not None and self._grpc is None:
+                log.error("subscription to %s/%s asks for bulkSubscribe, which the local sidecar implements for gRPC apps only; "
+                          "not started", sub.pubsubname, sub.topic)
+                continue
             if sub.pubsubname not in self.runtime.pubsubs or (not sub.route and self._grpc is None):
                 log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
                 continue
@@ -154,19 +159,22 @@ class SubscriptionManager:
             return []
         subs: list[Subscription] = []
         for entry in entries:
-            if wants_bulk(entry):
-                log.error("subscription to %s/%s asks for bulkSubscribe, which the local sidecar does not implement "
-                          "(OnBulkTopicEvent); not started", entry.pubsub_name, entry.topic)
-                continue
             for rule in entry.routes.rules:
                 if rule.match:
                     log.error("app ListTopicSubscriptions: route rule with match %r is not supported by the local sidecar (CEL); "
                               "it is ignored", rule.match)
+            bulk = (entry.bulk_subscribe.max_messages_count, entry.bulk_subscribe.max_await_duration_ms) if wants_bulk(entry) else None
             subs.append(Subscription(entry.pubsub_name, entry.topic, "PROGRAMMATIC", entry.routes.default,
-                                     entry.dead_letter_topic, dict(entry.metadata)))
+                                     entry.dead_letter_topic, dict(entry.metadata), bulk=bulk))
         return subs
 
     def _grpc_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
+        if sub.bulk is not None:
+            assert self._grpc is not None
+            delivery = BulkDelivery(self.runtime, self._grpc.channel, sub.pubsubname, sub.route, sub.dead_letter_topic, sub.metadata,
+                                    self._timeout(sub))
+            return Batcher(sub.bulk[0], sub.bulk[1], delivery.flush).submit
+
         async def handle(msg: StreamMessage) -> None:
             assert self._grpc is not None
             channel = self._grpc

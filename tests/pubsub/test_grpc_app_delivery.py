@@ -132,3 +132,34 @@ def test_grpc_app_answers_settle_as_daprd(stack: Stack) -> None:
     assert len(stack.received("g-unimpl")) == 1 and len(stack.received("g-empty")) == 1
     # RETRY without a dead-letter topic: dropped, delivered once.
     assert len(stack.received("g-retry-nodl")) == 1
+
+
+def _bulk_requests(stack: Stack) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in stack.redis.lrange("grpc-bulk:g-bulk", 0, -1)]
+
+
+def test_grpc_app_bulk_subscription(stack: Stack) -> None:
+    """bulkSubscribe: OnBulkTopicEvent, falling back to OnBulkTopicEventAlpha1; per-entry statuses."""
+    answers = ["SUCCESS", "RETRY", "DROP", "UNKNOWN", "NONE", "SUCCESS"]
+    for n, answer in enumerate(answers):
+        stack.publish("g-bulk", {"answer": answer, "n": n, "f": 1.50}, "?metadata.foo=bar" if n == 0 else "")
+    wait_until(lambda: sum(len(req["entries"]) for req in _bulk_requests(stack)) == len(answers) and stack.settled("g-bulk"), timeout=30)
+    requests = _bulk_requests(stack)
+    assert all(len(req["entries"]) <= 3 for req in requests)  # maxMessagesCount
+    for req in requests:
+        assert req["type"] == "com.dapr.event.sent.bulk" and req["topic"] == "g-bulk" and req["pubsub_name"] == "messagepubsub"
+        assert req["path"] == "/bulk" and req["metadata"] == {"pubsubName": "messagepubsub"}
+        assert req["grpc_metadata"]["pubsubname"] == "messagepubsub"
+    entries = {e["answer"] + str(json.loads(e["data"])["n"]): e for req in requests for e in req["entries"]}
+    first = entries["SUCCESS0"]
+    assert first["has_cloud_event"] and first["content_type"] == "" and first["metadata"] == {"foo": "bar"}
+    assert first["type"] == "com.dapr.event.sent" and first["source"] == APP_ID and first["data_content_type"] == "application/json"
+    assert json.loads(first["data"]) == {"answer": "SUCCESS", "n": 0, "f": 1.5}
+    assert '"f":1.5' in first["data"]  # decoded without UseNumber: re-marshalled as float64
+    assert first["extensions"]["topic"] == "g-bulk" and first["extensions"]["traceparent"] == TRACEPARENT
+    assert entries["RETRY1"]["metadata"] == {}  # HTTP publish without metadata: "{}" in the stream
+    # Failed entries (RETRY, unknown status, no status) and the DROP go to the dead-letter topic,
+    # as they were in the stream: bytes and metadata, no pubsubName added.
+    dead = [(json.loads(f[b"data"])["data"]["answer"], f.get(b"metadata")) for _, f in stack.redis.xrange("g-bulk-dead")]
+    assert sorted(a for a, _ in dead) == ["DROP", "NONE", "RETRY", "UNKNOWN"]
+    assert {md for _, md in dead} == {b"{}"}
