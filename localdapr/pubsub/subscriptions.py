@@ -18,7 +18,7 @@ import httpx
 
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
-from localdapr.pubsub.bulk_subscribe import Batcher, BulkDelivery
+from localdapr.pubsub.bulk_subscribe import Batcher, GrpcBulkDelivery, HttpBulkDelivery
 from localdapr.pubsub.grpc_app import GrpcAppChannel, wants_bulk
 from localdapr.pubsub.redis_streams import StreamMessage
 from localdapr.runtime import Runtime
@@ -118,10 +118,6 @@ class SubscriptionManager:
             return
         for sub in subs:
             sub.default_rule = self._grpc is not None
-            if sub.bulk is not None and self._grpc is None:
-                log.error("subscription to %s/%s asks for bulkSubscribe, which the local sidecar implements for gRPC apps only; "
-                          "not started", sub.pubsubname, sub.topic)
-                continue
             if sub.pubsubname not in self.runtime.pubsubs or (not sub.route and self._grpc is None):
                 log.error("subscription to %s/%s has no route or an unknown pubsub; not started", sub.pubsubname, sub.topic)
                 continue
@@ -137,14 +133,13 @@ class SubscriptionManager:
             resp = await self._http.get("/dapr/subscribe")
             if resp.status_code == 200:
                 for entry in resp.json() or []:
-                    if (entry.get("bulkSubscribe") or {}).get("enabled"):
-                        log.error("app /dapr/subscribe: subscription to %s/%s asks for bulkSubscribe, which the local sidecar "
-                                  "does not implement; not started", entry.get("pubsubname"), entry.get("topic"))
-                        continue
                     route = _route(entry, "app /dapr/subscribe")
+                    bulk = entry.get("bulkSubscribe") or {}
                     if route:
                         subs.append(Subscription(entry.get("pubsubname", ""), entry.get("topic", ""), "PROGRAMMATIC", route,
-                                                 entry.get("deadLetterTopic") or "", entry.get("metadata") or {}))
+                                                 entry.get("deadLetterTopic") or "", entry.get("metadata") or {},
+                                                 bulk=(int(bulk.get("maxMessagesCount") or 0), int(bulk.get("maxAwaitDurationMs") or 0))
+                                                 if bulk.get("enabled") else None))
         except httpx.HTTPError as exc:
             log.warning("could not read the app's /dapr/subscribe: %s", exc)
         return subs
@@ -171,8 +166,8 @@ class SubscriptionManager:
     def _grpc_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
         if sub.bulk is not None:
             assert self._grpc is not None
-            delivery = BulkDelivery(self.runtime, self._grpc.channel, sub.pubsubname, sub.route, sub.dead_letter_topic, sub.metadata,
-                                    self._timeout(sub))
+            delivery = GrpcBulkDelivery(self.runtime, self._grpc.channel, sub.pubsubname, sub.route, sub.dead_letter_topic, sub.metadata,
+                                        self._timeout(sub))
             return Batcher(sub.bulk[0], sub.bulk[1], delivery.flush).submit
 
         async def handle(msg: StreamMessage) -> None:
@@ -185,6 +180,12 @@ class SubscriptionManager:
         return handle
 
     def _http_handler(self, sub: Subscription):  # type: ignore[no-untyped-def]
+        if sub.bulk is not None:
+            assert self._http is not None
+            bulk_delivery = HttpBulkDelivery(self.runtime, self._http, sub.pubsubname, sub.route, sub.dead_letter_topic, sub.metadata,
+                                             self._timeout(sub))
+            return Batcher(sub.bulk[0], sub.bulk[1], bulk_delivery.flush).submit
+
         async def deliver(msg: StreamMessage, event: dict[str, Any]) -> str:
             """daprd's HTTP postman: the entry's bytes (the CloudEvent built for a rawPayload
             subscription) POSTed as application/cloudevents+json with the entry's metadata as
