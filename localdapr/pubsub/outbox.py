@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localdapr.pubsub import cloudevents, errors, gocompat
-from localdapr.pubsub.redis_streams import StreamMessage
+from localdapr.pubsub.redis_streams import Cancelled, StreamMessage
 from localdapr.redisconn import is_truthy
 from localdapr.runtime import Runtime
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
@@ -198,7 +198,22 @@ class Outbox:
             if pubsub is None:
                 log.warning("could not subscribe to internal outbox topic: outbox pubsub %s not loaded", cfg.outbox_pubsub)
                 continue
-            self._stops.append(pubsub.subscribe(internal_topic(self.runtime, cfg.publish_topic), self._handler(name, cfg)))
+            self._stops.append(pubsub.subscribe(internal_topic(self.runtime, cfg.publish_topic),
+                                                self._bounded(self._handler(name, cfg), pubsub.handler_timeout)))
+
+    @staticmethod
+    def _bounded(handler: Any, timeout: float | None):  # type: ignore[no-untyped-def]
+        """The component bounds the handler by ``processingTimeout``: past it the state lookup and
+        the publish fail on the expired context and the message is left pending (redelivered,
+        again and again). With ``processingTimeout`` <= 1 s (the state-scan delay) daprd never
+        publishes an outbox event; neither does the local sidecar."""
+        async def handle(msg: StreamMessage) -> None:
+            try:
+                await asyncio.wait_for(handler(msg), timeout)
+            except asyncio.TimeoutError:
+                raise Cancelled(f"outbox message {msg.id} not processed within processingTimeout") from None
+
+        return handle
 
     def _handler(self, store_name: str, cfg: OutboxConfig):  # type: ignore[no-untyped-def]
         async def handle(msg: StreamMessage) -> None:

@@ -26,13 +26,17 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 def resources(folder: Path, server: RedisServer) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     addr = server.address
-    (folder / "pubsub.yaml").write_text(component("pubsub", "pubsub.redis", {"redisHost": addr}))
+    (folder / "pubsub.yaml").write_text(component("pubsub", "pubsub.redis", {"redisHost": addr}) + "---\n" + component(
+        "shortps", "pubsub.redis", {"redisHost": addr, "processingTimeout": "1000", "redeliverInterval": "300"}))
     docs = [
         component("statestore", "state.redis", {"redisHost": addr, "actorStateStore": "true", "outboxPublishPubsub": "pubsub",
                                                 "outboxPublishTopic": "test"}),
         # The user's pubsub does not exist: phase 2 fails, so the outbox row is never deleted.
         component("nopub", "state.redis", {"redisHost": addr, "outboxPublishPubsub": "missing", "outboxPubsub": "pubsub",
                                            "outboxPublishTopic": "stuck"}),
+        # An internal pubsub whose processingTimeout (1 s) is not longer than the 1 s state-scan delay.
+        component("shortstore", "state.redis", {"redisHost": addr, "outboxPublishPubsub": "pubsub", "outboxPubsub": "shortps",
+                                                "outboxPublishTopic": "short"}),
         # The internal pubsub does not exist: the transaction itself fails.
         component("badinternal", "state.redis", {"redisHost": addr, "outboxPublishPubsub": "pubsub", "outboxPubsub": "nope",
                                                  "outboxPublishTopic": "never"}),
@@ -155,3 +159,23 @@ def test_internal_publish_failure_fails_the_transaction(stack: SidecarStack) -> 
     assert r.json() == {"errorCode": "ERR_PUBLISH_OUTBOX", "message": "error while publishing outbox message: pubsub 'nope' not found",
                         "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "domain": "dapr.io",
                                      "metadata": {"appID": APP, "error": "pubsub 'nope' not found"}, "reason": "DAPR_PUBSUB_OUTBOX"}]}
+
+
+def test_processing_timeout_not_above_the_scan_delay_never_publishes(stack: SidecarStack) -> None:
+    """Phase 2 waits 1 s before it looks the row up, inside the component's processingTimeout:
+    with 1 s the context has expired, so the message is left pending and redelivered, and the
+    event never reaches the user topic (daprd 1.18.2 does the same)."""
+    with stack.client() as d:
+        d.execute_state_transaction(store_name="shortstore", operations=[TransactionalStateOperation(key="s", data="v")])
+    internal = f"default{APP}shortoutbox"
+
+    def redelivered() -> bool:
+        if not stack.redis.exists(internal) or not stack.redis.xinfo_groups(internal):
+            return False
+        pending = stack.redis.xpending_range(internal, APP, min="-", max="+", count=10)
+        return len(pending) == 1 and pending[0]["times_delivered"] >= 3
+
+    wait_until(redelivered, timeout=40)
+    assert not stack.redis.exists("short")
+    (event,) = _events(stack, internal)
+    assert stack.redis.exists(event["id"])  # the row stays: nothing deletes it
