@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-import grpc
 import httpx
 import pytest
 
@@ -17,7 +16,7 @@ from cookbook.ports import free_port_block
 from cookbook.processes import ManagedProcess, wait_until
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
-from tests.pubsub.conftest import write_resources
+from tests.pubsub.conftest import grpc_ready, write_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "grpcapp"
@@ -36,15 +35,6 @@ scopes:
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
-def _grpc_ready(port: int) -> bool:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        try:
-            grpc.channel_ready_future(channel).result(timeout=0.5)
-            return True
-        except grpc.FutureTimeoutError:
-            return False
-
-
 class Stack:
     def __init__(self, tmp: Path, runtime: str) -> None:
         ports = free_port_block(40)
@@ -52,7 +42,7 @@ class Stack:
         self.server = RedisServer(port=ports.take(), workdir=tmp / "redis").start()
         self.app = ManagedProcess("grpc-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "grpc_app.py")], tmp / "app.log",
                                   env={**os.environ, "COUNTER_REDIS_URL": self.server.url, "APP_PORT": str(app_port)},
-                                  ready=lambda: _grpc_ready(app_port))
+                                  ready=lambda: grpc_ready(app_port))
         self.sidecar = Sidecar(APP_ID, [write_resources(tmp / "res", self.server, DECLARATIVE)], ports, tmp / "run", runtime=runtime,
                                app_port=app_port, extra_args=["--app-protocol", "grpc"])
         self.redis = self.server.client()

@@ -15,8 +15,7 @@ from cookbook.ports import free_port_block
 from cookbook.processes import ManagedProcess, wait_until
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
-from tests.pubsub.conftest import write_resources
-from tests.pubsub.test_grpc_app_delivery import _grpc_ready
+from tests.pubsub.conftest import grpc_ready, write_resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +25,7 @@ def test_sdk_grpc_app_subscriber(tmp_path: Path, dapr_runtime: str) -> None:
     app_port = ports.take()
     server = RedisServer(port=ports.take(), workdir=tmp_path / "redis").start()
     app = ManagedProcess("sdk-grpc-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "sdk_grpc_app.py")], tmp_path / "app.log",
-                         env={**os.environ, "COUNTER_REDIS_URL": server.url, "APP_PORT": str(app_port)}, ready=lambda: _grpc_ready(app_port))
+                         env={**os.environ, "COUNTER_REDIS_URL": server.url, "APP_PORT": str(app_port)}, ready=lambda: grpc_ready(app_port))
     sidecar = Sidecar("sdkapp", [write_resources(tmp_path / "res", server)], ports, tmp_path / "run", runtime=dapr_runtime,
                       app_port=app_port, extra_args=["--app-protocol", "grpc"])
     r = server.client()
