@@ -95,7 +95,7 @@ def test_http_values_metadata_and_trace(stack: SidecarStack) -> None:
     ops = [{"operation": "upsert", "request": {"key": k, "value": v}} for k, v in values.items()]
     ops[1]["request"]["metadata"] = {"m": "1", "id": "not-the-id", "data": "not-the-data", "topic": "overridden"}
     ops.append({"operation": "delete", "request": {"key": "gone"}})  # deletes publish nothing
-    r = httpx.post(f"{base}/v1.0/state/statestore/transaction", json={"operations": ops, "metadata": {"txm": "z"}},
+    r = httpx.post(f"{base}/v1.0/state/statestore/transaction?metadata.qm=q", json={"operations": ops, "metadata": {"txm": "z"}},
                    headers={"traceparent": TRACEPARENT})
     assert r.status_code == 204, r.text
     expected = {"map[a:[1 2.5] b:2]", "str", "1.23456785e+07", "<nil>", "true", "100000"}  # Go's %v
@@ -104,7 +104,8 @@ def test_http_values_metadata_and_trace(stack: SidecarStack) -> None:
     assert len(events) == 6
     for event in events.values():
         assert event["traceid"] == TRACEPARENT and event["traceparent"] == "" and event["datacontenttype"] == "text/plain"
-        assert "txm" not in event  # the transaction's metadata is not the operation's
+        assert "txm" not in event  # the body's transaction metadata is not the operation's...
+        assert event["qm"] == "q"  # ...but daprd copies the query string's into every operation
     tagged = events["str"]
     assert tagged["m"] == "1" and tagged["id"].startswith("outbox-") and tagged["topic"] == "test"
     internal = {e["id"]: e for e in _events(stack, INTERNAL)}[tagged["id"]]

@@ -88,7 +88,8 @@ async def transaction(store: str, request: Request) -> Response:
         req = op.get("request") or {}
         kind = op.get("operation")
         if kind == "upsert":
-            ops.append(TransactionOperation("upsert", _set_request(req, {})))
+            # daprd copies the query-string metadata into every operation (onPostStateTransaction)
+            ops.append(TransactionOperation("upsert", _set_request(req, query_metadata(request))))
         elif kind == "delete":
             opts = req.get("options") or {}
             ops.append(TransactionOperation("delete", DeleteRequest(str(req.get("key") or ""), req.get("etag") or None,
