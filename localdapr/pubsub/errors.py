@@ -106,3 +106,12 @@ def outbox(app_id: str, problem: str) -> PubSubError:
     """``PubSubOutbox``: the transaction's internal outbox publish failed (no ResourceInfo)."""
     return PubSubError(grpc.StatusCode.INTERNAL, 500, "ERR_PUBLISH_OUTBOX", f"error while publishing outbox message: {problem}",
                        reason="DAPR_PUBSUB_OUTBOX", metadata={"appID": app_id, "error": problem})
+
+
+def outbox_projection_panic(index: int, length: int) -> DaprError:
+    """Where daprd 1.18.2 panics (``slice bounds out of range``) and its process exits: a
+    transaction whose projections make its in-place removal run past the end."""
+    return DaprError(grpc.StatusCode.INTERNAL, 500, "ERR_PUBLISH_OUTBOX",
+                     f"outbox.projection operations in this order make daprd 1.18 panic (runtime error: slice bounds out of range "
+                     f"[{index}:{length}]) and exit; the local sidecar refuses the transaction instead: put each projection "
+                     "right after the operation it projects")

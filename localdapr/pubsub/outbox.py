@@ -135,6 +135,32 @@ def _first_phase_event(key: str, data: bytes, content_type: str, runtime: Runtim
     return event
 
 
+def _is_projection(op: TransactionOperation) -> bool:
+    return op.operation == "upsert" and isinstance(op.request, SetRequest) and is_truthy(op.request.metadata.get(PROJECTION, ""))
+
+
+def split_projections(operations: list[TransactionOperation]) -> tuple[list[TransactionOperation], dict[str, SetRequest]]:
+    """daprd's removal of projection upserts, quirk included: it deletes from the slice it is
+    ranging over (``append(ops[:i], ops[i+1:]...)``), so the operation after a removed one
+    is skipped and the last ones are seen twice. ``[P1, P2, A1, A2]`` keeps P2 (saved and
+    published as itself); ``[A, P, P]`` makes daprd 1.18.2 panic (the process exits): here it
+    is refused with an error instead."""
+    backing = list(operations)
+    length = len(backing)
+    projections: dict[str, SetRequest] = {}
+    for i in range(len(operations)):
+        op = backing[i]
+        if not _is_projection(op):
+            continue
+        assert isinstance(op.request, SetRequest)
+        projections[op.request.key] = op.request
+        if i + 1 > length:
+            raise errors.outbox_projection_panic(i + 1, length)
+        backing[i:length - 1] = backing[i + 1:length]
+        length -= 1
+    return backing[:length], projections
+
+
 class Outbox:
     """The outbox configurations of the loaded state stores, and both phases."""
 
@@ -154,14 +180,7 @@ class Outbox:
         daprd's ``ERR_PUBLISH_OUTBOX`` when the internal publish fails."""
         cfg = self.config(store_name)
         assert cfg is not None
-        projections: dict[str, SetRequest] = {}
-        kept: list[TransactionOperation] = []
-        for op in operations:
-            req = op.request
-            if op.operation == "upsert" and isinstance(req, SetRequest) and is_truthy(req.metadata.get(PROJECTION, "")):
-                projections[req.key] = req
-            else:
-                kept.append(op)
+        kept, projections = split_projections(operations)
         rows: list[TransactionOperation] = []
         for op in kept:
             req = op.request

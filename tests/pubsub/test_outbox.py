@@ -16,6 +16,7 @@ from dapr.clients.grpc._request import TransactionalStateOperation
 from cookbook.processes import wait_until
 from cookbook.redis_server import RedisServer
 from tests.conformance.conftest import component
+from tests.runtimes import local_only
 from tests.stacks import SidecarStack, start_stack
 
 APP = "obapp"
@@ -180,3 +181,36 @@ def test_processing_timeout_not_above_the_scan_delay_never_publishes(stack: Side
     assert not stack.redis.exists("short")
     (event,) = _events(stack, internal)
     assert stack.redis.exists(event["id"])  # the row stays: nothing deletes it
+
+
+def test_projections_are_removed_as_daprd_removes_them(stack: SidecarStack) -> None:
+    """daprd deletes projections from the slice it is ranging over: in [P1, P2, A1, A2] the
+    second projection is skipped, so it is saved and published as an operation of its own."""
+    projection = {"outbox.projection": "true"}
+    with stack.client() as d:
+        d.execute_state_transaction(store_name="statestore", operations=[
+            TransactionalStateOperation(key="pk1", data="p1", metadata=projection),
+            TransactionalStateOperation(key="pk2", data="p2", metadata=projection),
+            TransactionalStateOperation(key="pk1", data="a1"),
+            TransactionalStateOperation(key="pk2", data="a2"),
+        ])
+        assert d.get_state("statestore", "pk1").data == b"a1" and d.get_state("statestore", "pk2").data == b"a2"
+    wait_until(lambda: {"p1", "p2", "a2"} <= {e["data"] for e in _events(stack, "test")})
+    published = {e["data"]: e for e in _events(stack, "test") if e["data"] in ("p1", "p2", "a1", "a2")}
+    assert set(published) == {"p1", "p2", "a2"}  # pk1 carries its projection; pk2's projection went out as itself
+    assert published["p2"]["outbox.projection"] == "true" and "outbox.projection" not in published["p1"]
+
+
+@local_only("daprd 1.18.2 panics and exits on this transaction")
+def test_projection_order_that_crashes_daprd_is_refused(stack: SidecarStack) -> None:
+    projection = {"outbox.projection": "true"}
+    with stack.client() as d:
+        with pytest.raises(Exception) as info:
+            d.execute_state_transaction(store_name="statestore", operations=[
+                TransactionalStateOperation(key="c3", data="a3"),
+                TransactionalStateOperation(key="c3", data="p3", metadata=projection),
+                TransactionalStateOperation(key="c4", data="p4", metadata=projection),
+            ])
+        assert info.value.code() == grpc.StatusCode.INTERNAL  # type: ignore[attr-defined]
+        assert "make daprd 1.18 panic" in info.value.details()  # type: ignore[attr-defined]
+        assert d.get_state("statestore", "c3").data == b""
