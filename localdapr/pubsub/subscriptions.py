@@ -62,6 +62,14 @@ def _route(entry: dict[str, Any], where: str) -> str:
     return str(routes.get("default") or "")
 
 
+def _bulk_config(doc: dict[str, Any]) -> tuple[int, int] | None:
+    """``bulkSubscribe`` of a declarative spec or a ``/dapr/subscribe`` entry (0 = default)."""
+    bulk = doc.get("bulkSubscribe") or {}
+    if not bulk.get("enabled"):
+        return None
+    return int(bulk.get("maxMessagesCount") or 0), int(bulk.get("maxAwaitDurationMs") or 0)
+
+
 class SubscriptionManager:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -81,7 +89,7 @@ class SubscriptionManager:
         if sub.stop:
             sub.stop()
 
-    # ---- delivery to the app over HTTP ------------------------------------------------------------
+    # ---- subscriptions delivered to the app (HTTP or gRPC) -----------------------------------------
     def _declarative(self) -> list[Subscription]:
         subs = []
         for file, doc in load_documents(self.runtime.options.resources_paths, "Subscription"):
@@ -92,11 +100,9 @@ class SubscriptionManager:
                 continue
             spec = doc.get("spec") or {}
             route = _route(spec, f"file {file}")
-            bulk = spec.get("bulkSubscribe") or {}
             subs.append(Subscription(str(spec.get("pubsubname", "")), str(spec.get("topic", "")), "DECLARATIVE", route,
                                      str(spec.get("deadLetterTopic") or ""), {k: str(v) for k, v in (spec.get("metadata") or {}).items()},
-                                     bulk=(int(bulk.get("maxMessagesCount") or 0), int(bulk.get("maxAwaitDurationMs") or 0))
-                                     if bulk.get("enabled") else None))
+                                     bulk=_bulk_config(spec)))
         return subs
 
     async def on_app_ready(self) -> None:
@@ -134,12 +140,9 @@ class SubscriptionManager:
             if resp.status_code == 200:
                 for entry in resp.json() or []:
                     route = _route(entry, "app /dapr/subscribe")
-                    bulk = entry.get("bulkSubscribe") or {}
                     if route:
                         subs.append(Subscription(entry.get("pubsubname", ""), entry.get("topic", ""), "PROGRAMMATIC", route,
-                                                 entry.get("deadLetterTopic") or "", entry.get("metadata") or {},
-                                                 bulk=(int(bulk.get("maxMessagesCount") or 0), int(bulk.get("maxAwaitDurationMs") or 0))
-                                                 if bulk.get("enabled") else None))
+                                                 entry.get("deadLetterTopic") or "", entry.get("metadata") or {}, bulk=_bulk_config(entry)))
         except httpx.HTTPError as exc:
             log.warning("could not read the app's /dapr/subscribe: %s", exc)
         return subs
