@@ -206,7 +206,16 @@ class Outbox:
 
     # ---- phase 2 ----------------------------------------------------------------------------
     async def start(self) -> None:
-        """``SubscribeToInternalTopics``, once the components are loaded."""
+        """Without an app, daprd subscribes to the internal topics as soon as it is up..."""
+        if self.runtime.options.app_port is None:
+            await self._subscribe_internal_topics()
+
+    async def on_app_ready(self) -> None:
+        """...with one, once the app is reachable (``appHealthChanged``)."""
+        await self._subscribe_internal_topics()
+
+    async def _subscribe_internal_topics(self) -> None:
+        """``SubscribeToInternalTopics``."""
         for name, comp in self.runtime.components.items():
             if comp.spec.category != "state":
                 continue

@@ -32,6 +32,37 @@ spec:
 scopes:
 - grpcapp
 """
+# A state store with an outbox publishing to a topic the app subscribes to; its internal topic
+# on a pubsub with the default processingTimeout (messagepubsub's 1 s would stop phase 2).
+OUTBOX_STORE = """---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: outboxstore
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: "{redis}"
+  - name: outboxPublishPubsub
+    value: messagepubsub
+  - name: outboxPublishTopic
+    value: g-ok
+  - name: outboxPubsub
+    value: outboxps
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: outboxps
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: "{redis}"
+"""
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -43,7 +74,8 @@ class Stack:
         self.app = ManagedProcess("grpc-app", [sys.executable, str(ROOT / "tests" / "pubsub" / "grpc_app.py")], tmp / "app.log",
                                   env={**os.environ, "COUNTER_REDIS_URL": self.server.url, "APP_PORT": str(app_port)},
                                   ready=lambda: grpc_ready(app_port))
-        self.sidecar = Sidecar(APP_ID, [write_resources(tmp / "res", self.server, DECLARATIVE)], ports, tmp / "run", runtime=runtime,
+        extra = DECLARATIVE + OUTBOX_STORE.format(redis=self.server.address)
+        self.sidecar = Sidecar(APP_ID, [write_resources(tmp / "res", self.server, extra)], ports, tmp / "run", runtime=runtime,
                                app_port=app_port, extra_args=["--app-protocol", "grpc"])
         self.redis = self.server.client()
         self.base = f"http://127.0.0.1:{self.sidecar.http_port}"
@@ -153,3 +185,15 @@ def test_grpc_app_bulk_subscription(stack: Stack) -> None:
     dead = [(json.loads(f[b"data"])["data"]["answer"], f.get(b"metadata")) for _, f in stack.redis.xrange("g-bulk-dead")]
     assert sorted(a for a, _ in dead) == ["DROP", "NONE", "RETRY", "UNKNOWN"]
     assert {md for _, md in dead} == {b"{}"}
+
+
+def test_outbox_events_reach_the_app(stack: Stack) -> None:
+    """With an app, the outbox's internal subscription starts once the app is ready (daprd's
+    appHealthChanged); the event then reaches the app's subscription like any other."""
+    r = httpx.post(f"{stack.base}/v1.0/state/outboxstore/transaction",
+                   json={"operations": [{"operation": "upsert", "request": {"key": "ob", "value": "from-the-outbox"}}]})
+    assert r.status_code == 204, r.text
+    wait_until(lambda: any(e["data"] == "from-the-outbox" for e in stack.received("g-ok")))
+    got = next(e for e in stack.received("g-ok") if e["data"] == "from-the-outbox")
+    assert got["id"].startswith("outbox-") and got["data_content_type"] == "text/plain"
+    assert got["extensions"]["topic"] == "g-ok" and got["extensions"]["pubsubname"] == "messagepubsub"
