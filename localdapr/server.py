@@ -24,6 +24,7 @@ from localdapr.api.grpc.dapr_service import DaprService
 from localdapr.api.http.app import build_app
 from localdapr.errors import ComponentError
 from localdapr.options import SidecarOptions
+from localdapr.pubsub.outbox import Outbox
 from localdapr.pubsub.subscriptions import SubscriptionManager
 from localdapr.runtime import Runtime
 from localdapr.workflow import grpc_service as workflow_grpc
@@ -78,6 +79,7 @@ async def serve(options: SidecarOptions) -> int:
     dapr_pb2_grpc.add_DaprServicer_to_server(DaprService(runtime), grpc_server)
     workflow_grpc.register(runtime, grpc_server)
     runtime.services["subscriptions"] = SubscriptionManager(runtime)
+    runtime.services["outbox"] = Outbox(runtime)
     try:
         grpc_server.add_insecure_port(f"{addr}:{options.dapr_grpc_port}")
     except RuntimeError as exc:

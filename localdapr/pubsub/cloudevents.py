@@ -88,21 +88,27 @@ def new_envelope(data: bytes, content_type: str, *, topic: str, pubsub: str, sou
             "tracestate": fields["tracestate"],
             "time": gocompat.rfc3339(),
         }
-        if is_json(content_type):
-            try:
-                event["data"] = gocompat.loads_first(data)
-            except ValueError:
-                event["data"] = data.decode("utf-8", errors="replace")
-        elif _base64_data(content_type):
-            event["data_base64"] = base64.b64encode(data).decode()
-        else:
-            event["data"] = data.decode("utf-8", errors="replace")
+        data_field, data_value = envelope_data(data, content_type)
+        event[data_field] = data_value
         if fields["subject"]:
             event["subject"] = fields["subject"]
     ttl = _ttl_seconds(metadata)
     if ttl is not None:
         event["expiration"] = gocompat.rfc3339_utc(datetime.now(timezone.utc) + timedelta(seconds=ttl))
     return event
+
+
+def envelope_data(data: bytes, content_type: str) -> tuple[str, Any]:
+    """NewCloudEventsEnvelope's data attribute: JSON decoded (UseNumber; a string if it does not
+    parse), ``data_base64`` for binary, else the bytes as a string."""
+    if is_json(content_type):
+        try:
+            return "data", gocompat.loads_first(data)
+        except ValueError:
+            return "data", data.decode("utf-8", errors="replace")
+    if _base64_data(content_type):
+        return "data_base64", base64.b64encode(data).decode()
+    return "data", data.decode("utf-8", errors="replace")
 
 
 def from_cloud_event(data: bytes, topic: str, pubsub: str, trace_id: str, trace_state: str) -> dict[str, Any]:

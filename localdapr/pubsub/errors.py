@@ -74,3 +74,44 @@ def publish_failed(name: str, topic: str, problem: str) -> PubSubError:
     message = f"error when publishing to topic {topic} in pubsub {name}: {problem}"
     return _build(name, {"topic": topic, "error": problem}, grpc.StatusCode.INTERNAL, 500, message,
                   "ERR_PUBSUB_PUBLISH_MESSAGE", "DAPR_PUBSUB_PUBLISH_MESSAGE")
+
+
+def _app(app_id: str, problem: str | None) -> dict[str, str]:
+    """``WithAppError``: ``appID``, plus ``error`` when there is one."""
+    return {"appID": app_id} if problem is None else {"appID": app_id, "error": problem}
+
+
+def marshal_events(name: str, topic: str, app_id: str, problem: str) -> PubSubError:
+    """Bulk publish: an entry without ``entryId`` or with a repeated one."""
+    return _build(name, _app(app_id, problem), grpc.StatusCode.INVALID_ARGUMENT, 400,
+                  f"error marshaling events to bytes for topic {topic} pubsub {name}. error: {problem}",
+                  "ERR_PUBSUB_EVENTS_SER", "DAPR_PUBSUB_MARSHAL_EVENTS")
+
+
+def unmarshal_events(name: str, topic: str, app_id: str, problem: str) -> PubSubError:
+    """HTTP bulk publish: the body is not a JSON array of entries (Go's decoder text)."""
+    return _build(name, _app(app_id, None), grpc.StatusCode.INVALID_ARGUMENT, 400,
+                  f"error when unmarshaling the request for topic {topic} pubsub {name}: {problem}",
+                  "ERR_PUBSUB_EVENTS_SER", "DAPR_PUBSUB_UNMARSHAL_EVENTS")
+
+
+def marshal_envelope(name: str, topic: str, app_id: str, problem: str) -> PubSubError:
+    """HTTP bulk publish: an entry's event does not match its ``contentType``."""
+    return _build(name, _app(app_id, problem), grpc.StatusCode.INVALID_ARGUMENT, 400,
+                  f"error when marshalling cloud event envelope for topic {topic} pubsub {name}: {problem}",
+                  "ERR_PUBSUB_EVENTS_SER", "DAPR_PUBSUB_MARSHAL_ENVELOPE")
+
+
+def outbox(app_id: str, problem: str) -> PubSubError:
+    """``PubSubOutbox``: the transaction's internal outbox publish failed (no ResourceInfo)."""
+    return PubSubError(grpc.StatusCode.INTERNAL, 500, "ERR_PUBLISH_OUTBOX", f"error while publishing outbox message: {problem}",
+                       reason="DAPR_PUBSUB_OUTBOX", metadata={"appID": app_id, "error": problem})
+
+
+def outbox_projection_panic(index: int, length: int) -> DaprError:
+    """Where daprd 1.18.2 panics (``slice bounds out of range``) and its process exits: a
+    transaction whose projections make its in-place removal run past the end."""
+    return DaprError(grpc.StatusCode.INTERNAL, 500, "ERR_PUBLISH_OUTBOX",
+                     f"outbox.projection operations in this order make daprd 1.18 panic (runtime error: slice bounds out of range "
+                     f"[{index}:{length}]) and exit; the local sidecar refuses the transaction instead: put each projection "
+                     "right after the operation it projects")

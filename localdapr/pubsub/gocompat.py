@@ -150,3 +150,41 @@ def rfc3339(moment: datetime | None = None) -> str:
 
 def rfc3339_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def float64_text(value: float) -> str:
+    """How Go's ``json.Marshal`` writes a ``float64``: the shortest digits that round-trip, in
+    plain notation when 1e-6 <= |x| < 1e21, else as ``1e+21`` / ``1e-7``."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"json: unsupported value: {value}")
+    if value == 0:
+        return "-0" if str(value).startswith("-") else "0"
+    text = repr(float(value))
+    if 1e-6 <= abs(value) < 1e21:
+        if "e" in text or "E" in text:
+            from decimal import Decimal
+
+            text = format(Decimal(text), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    mantissa, exp = text.split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    sign = "-" if exp.startswith("-") else "+"
+    return f"{mantissa}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
+
+
+def float64_tree(value: Any) -> Any:
+    """JSON decoded by Go into ``any`` without ``UseNumber``: every number becomes a float64
+    (so ``1.50`` is written back as ``1.5`` and ``1e5`` as ``100000``)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return GoNumber(float64_text(float(value)))
+    if isinstance(value, GoNumber):
+        return GoNumber(float64_text(float(value.text)))
+    if isinstance(value, dict):
+        return {k: float64_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [float64_tree(v) for v in value]
+    return value

@@ -33,6 +33,9 @@ class StreamMessage:
     topic: str
     data: bytes
     metadata: dict[str, str]
+    # Go's map is nil when the entry has no ``metadata`` field (or ``null``, or one that does
+    # not decode): what is re-published from it (a bulk dead letter) then has none either.
+    has_metadata: bool = True
 
 
 Handler = Callable[[StreamMessage], Awaitable[None]]
@@ -121,7 +124,8 @@ class RedisStreamsPubSub:
             except (Cancelled, asyncio.CancelledError):
                 return  # stays pending: redelivered after processingTimeout
             except Exception as exc:  # noqa: BLE001 - daprd 1.18: errors are acknowledged (no resiliency policy)
-                log.warning("message %s on %s failed and is dropped (daprd 1.18 semantics, no resiliency policy): %s", msg.id, msg.topic, exc)
+                # components-contrib's line; the entry is acknowledged (no resiliency policy).
+                log.error("Error processing Redis message %s: %s", msg.id, exc)
             finally:
                 inflight.discard(msg.id)
             await self.client.xack(msg.topic, self.consumer_id, msg.id)
@@ -129,14 +133,15 @@ class RedisStreamsPubSub:
     @staticmethod
     def _decode(topic: str, entry_id: bytes, fields: dict[bytes, bytes]) -> StreamMessage:
         meta_raw = fields.get(b"metadata")
+        metadata: dict[str, str] | None = None
         try:
-            metadata = json.loads(meta_raw) if meta_raw else {}
-            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            parsed = json.loads(meta_raw) if meta_raw else None
+            if parsed is not None and (not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values())):
                 raise ValueError("not a JSON object of strings")  # Go: map[string]string
+            metadata = parsed
         except ValueError as exc:
             log.warning("Redis PubSub: Could not extract metadata for Redis message %s: %s", entry_id.decode(), exc)
-            metadata = {}
-        return StreamMessage(entry_id.decode(), topic, fields.get(b"data", b""), metadata or {})
+        return StreamMessage(entry_id.decode(), topic, fields.get(b"data", b""), metadata or {}, has_metadata=metadata is not None)
 
     async def _read_loop(self, topic: str, handler: Handler, sem: asyncio.Semaphore, inflight: set[str]) -> None:
         while True:

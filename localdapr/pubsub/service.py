@@ -41,16 +41,34 @@ def is_raw_payload(name: str, metadata: dict[str, str]) -> bool:
         raise errors.metadata_error(name, metadata, f"rawPayload value must be a valid boolean: actual is '{value}'") from None
 
 
-async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
-                  *, transport: str, trace: tuple[str, str] = ("", "")) -> None:
-    """Publish as daprd does over ``transport`` ("grpc" or "http"); ``trace`` is the caller's
-    (traceid, tracestate) from :mod:`localdapr.pubsub.tracecontext`."""
+def validate(runtime: Runtime, pubsub_name: str, topic: str, metadata: dict[str, str]) -> tuple[RedisStreamsPubSub, bool]:
+    """daprd's ``validateAndGetPubsubAndTopic``: the pubsub and whether the request is a raw
+    payload, or daprd's error (empty name, not found, empty topic, bad ``rawPayload``)."""
     if not pubsub_name:
         raise errors.name_empty(metadata)
     pubsub = get_pubsub(runtime, pubsub_name)
     if not topic:
         raise errors.topic_empty(pubsub_name, metadata)
-    raw = is_raw_payload(pubsub_name, metadata)
+    return pubsub, is_raw_payload(pubsub_name, metadata)
+
+
+def envelope_bytes(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
+                   trace: tuple[str, str]) -> bytes:
+    """runtime/pubsub.NewCloudEvent + ApplyMetadata, marshalled as Go does; daprd's
+    ``cannot create cloudevent`` error when a cloudevents+json body is not a JSON object."""
+    try:
+        event = cloudevents.new_envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id,
+                                         trace_id=trace[0], trace_state=trace[1], metadata=metadata)
+    except cloudevents.CloudEventError as exc:
+        raise errors.cloudevent_creation(pubsub_name, runtime.app_id, str(exc)) from exc
+    return gocompat.dumps_bytes(event)
+
+
+async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, content_type: str, metadata: dict[str, str],
+                  *, transport: str, trace: tuple[str, str] = ("", "")) -> None:
+    """Publish as daprd does over ``transport`` ("grpc" or "http"); ``trace`` is the caller's
+    (traceid, tracestate) from :mod:`localdapr.pubsub.tracecontext`."""
+    pubsub, raw = validate(runtime, pubsub_name, topic, metadata)
     md: dict[str, str] | None = dict(metadata)
     if transport == "grpc" and not metadata:
         md = None  # Go: maps.Clone(nil) is nil, and the component writes no metadata field
@@ -59,14 +77,14 @@ async def publish(runtime: Runtime, pubsub_name: str, topic: str, data: bytes, c
         if transport == "grpc":
             md = {**(md or {}), "traceid": trace[0], "tracestate": trace[1]}
     else:
-        try:
-            event = cloudevents.new_envelope(data, content_type, topic=topic, pubsub=pubsub_name, source=runtime.app_id,
-                                             trace_id=trace[0], trace_state=trace[1], metadata=metadata)
-        except cloudevents.CloudEventError as exc:
-            raise errors.cloudevent_creation(pubsub_name, runtime.app_id, str(exc)) from exc
-        body = gocompat.dumps_bytes(event)
+        body = envelope_bytes(runtime, pubsub_name, topic, data, content_type, metadata, trace)
+    await write(pubsub, pubsub_name, topic, body, md)
+
+
+async def write(pubsub: RedisStreamsPubSub, pubsub_name: str, topic: str, body: bytes, metadata: dict[str, str] | None) -> None:
+    """The component's Publish; a broker failure is daprd's ``ERR_PUBSUB_PUBLISH_MESSAGE``."""
     try:
-        await pubsub.publish(topic, body, md)
+        await pubsub.publish(topic, body, metadata)
     except Exception as exc:  # noqa: BLE001 - broker failures map to daprd's publish error
         raise errors.publish_failed(pubsub_name, topic, f"redis streams: error from publish: {exc}") from exc
 
@@ -103,7 +121,7 @@ async def dead_letter(runtime: Runtime, pubsub_name: str, msg: StreamMessage, to
     await pubsub.publish(topic, msg.data, {**msg.metadata, METADATA_KEY_PUBSUB: pubsub_name})
 
 
-async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome: str, dead_letter_topic: str) -> None:
+async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome: str, dead_letter_topic: str, event_id: Any = None) -> None:
     """What happens after delivery with no resiliency policy (daprd 1.18): success acks; drop
     and failure (RETRY included) go to the dead-letter topic if there is one, then ack; without
     one a drop is acked and a failure is raised, which the component acknowledges anyway
@@ -115,7 +133,9 @@ async def settle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, outcome
         return
     if outcome == "drop":
         return
-    raise RuntimeError(f"subscriber asked to retry message {msg.id}; with no resiliency policy daprd does not retry")
+    # daprd's postman error, which the component logs ("Error processing Redis message ...")
+    # before acknowledging: with no resiliency policy there is no retry.
+    raise RuntimeError(f"RETRY status returned from app while processing pub/sub event {event_id}: retriable error occurred")
 
 
 Deliver = Callable[[dict[str, Any]], Awaitable[str]]
@@ -158,4 +178,4 @@ async def handle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, sub_met
         # redelivery loop sends it again (not to the dead-letter topic; checked on daprd 1.18).
         log.error("Error processing Redis message %s: %s", msg.id, exc)
         raise Cancelled(str(exc)) from exc
-    await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic)
+    await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic, event.get("id"))

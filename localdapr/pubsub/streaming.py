@@ -29,10 +29,10 @@ import logging
 from typing import Any, AsyncIterator
 
 import grpc
-from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
-from google.protobuf import struct_pb2
+from dapr.proto.runtime.v1 import pubsub_pb2
 
-from localdapr.pubsub import cloudevents, service
+from localdapr.pubsub import service
+from localdapr.pubsub.grpc_app import event_request
 from localdapr.pubsub.redis_streams import Cancelled, RedisStreamsPubSub, StreamMessage
 from localdapr.pubsub.subscriptions import STREAMING_ROUTE, Subscription
 from localdapr.runtime import Runtime
@@ -50,18 +50,6 @@ class StreamEnded(Exception):
         super().__init__(details)
         self.code = code
         self.details = details
-
-
-def event_request(event: dict[str, Any], topic: str, pubsub: str) -> appcallback_pb2.TopicEventRequest:
-    """GRPCEnvelopeFromSubscriptionMessage (raises ValueError where daprd fails the delivery)."""
-    ext = struct_pb2.Struct()
-    ext.update(cloudevents.extensions(event))
-    return appcallback_pb2.TopicEventRequest(
-        id=cloudevents.attribute(event, "id"), source=cloudevents.attribute(event, "source"),
-        type=cloudevents.attribute(event, "type"), spec_version=cloudevents.attribute(event, "specversion"),
-        data_content_type=cloudevents.attribute(event, "datacontenttype"), data=cloudevents.payload_bytes(event),
-        topic=topic, pubsub_name=pubsub, path=STREAMING_ROUTE, extensions=ext,
-    )
 
 
 async def _next_request(requests: AsyncIterator[Any]) -> Any:
@@ -108,7 +96,7 @@ class StreamingSubscription:
         if self.closed:
             raise Cancelled("streaming subscription closed")
         try:
-            request = event_request(event, msg.topic, init.pubsub_name)
+            request = event_request(event, msg.topic, init.pubsub_name, path=STREAMING_ROUTE)
         except ValueError as exc:
             log.debug("error returned from app while processing pub/sub event: %s", exc)
             return "retry"

@@ -132,7 +132,10 @@ async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRe
         raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {errors[0]}", store_name)
 
 
-async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str]) -> None:
+async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str],
+                      *, transport: str = "grpc", trace: tuple[str, str] = ("", "")) -> None:
+    """``transport``/``trace`` only matter to a store with an outbox (localdapr/pubsub/outbox.py):
+    how values are formatted in its events, and their ``traceid``/``tracestate``."""
     store = get_store(runtime, store_name)
     for op in operations:
         if op.operation not in ("upsert", "delete"):
@@ -141,7 +144,14 @@ async def transaction(runtime: Runtime, store_name: str, operations: list[Transa
                 f"operation type {op.operation} not supported",
             )
         op.request.key = store_key(runtime, store, op.request.key)
+    outbox_rows: list[TransactionOperation] = []
+    outbox = runtime.services.get("outbox")
+    if operations and outbox is not None and outbox.config(store_name) is not None:
+        # Before the merge below: the events carry each operation's own metadata, as daprd's.
+        operations, outbox_rows = await outbox.publish_internal(store_name, operations, transport=transport, trace=trace)
+    for op in operations:
         op.request.metadata = {**op.request.metadata, **metadata}
+    operations = operations + outbox_rows
     if not operations:
         return
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+import grpc
 import pytest
 
 from cookbook.redis_server import RedisServer
@@ -20,6 +21,16 @@ def write_resources(folder: Path, server: RedisServer, extra: str = "") -> Path:
     if extra:
         (folder / "extra.yaml").write_text(extra)
     return folder
+
+
+def grpc_ready(port: int) -> bool:
+    """Readiness of a gRPC app on 127.0.0.1:port (its channel connects)."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=0.5)
+            return True
+        except grpc.FutureTimeoutError:
+            return False
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ SUBSCRIPTIONS = [
     {"pubsubname": "messagepubsub", "topic": "gone", "route": "/missing"},
     {"pubsubname": "messagepubsub", "topic": "lower", "route": "/lower", "deadLetterTopic": "lower-dead"},
     {"pubsubname": "messagepubsub", "topic": "early", "route": "/early"},
+    {"pubsubname": "messagepubsub", "topic": "bulk", "route": "/bulk", "deadLetterTopic": "bulk-dead",
+     "bulkSubscribe": {"enabled": True, "maxMessagesCount": 3, "maxAwaitDurationMs": 300}},
 ]
 
 
@@ -35,8 +37,22 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._reply(200, SUBSCRIPTIONS if self.path == "/dapr/subscribe" else {})
 
+    def _bulk(self, body: bytes) -> None:
+        """Records the raw envelope; answers each entry by its event's ``answer`` (NONE: no status)."""
+        r.rpush("received:/bulk", json.dumps({"ct": self.headers.get("Content-Type"), "pubsubname": self.headers.get("pubsubname"),
+                                              "raw": body.decode()}))
+        statuses = []
+        for entry in json.loads(body)["entries"]:
+            answer = entry["event"]["data"]["answer"]
+            if answer != "NONE":
+                statuses.append({"entryId": entry["entryId"], "status": "" if answer == "EMPTY" else answer})
+        self._reply(200, {"statuses": statuses})
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/bulk":
+            self._bulk(body)
+            return
         headers = {k: self.headers.get(k) for k in ("pubsubname", "foo")}
         r.rpush(f"received:{self.path}", json.dumps({"ct": self.headers.get("Content-Type"), "headers": headers, "event": json.loads(body)}))
         if self.path == "/flaky":

@@ -15,7 +15,7 @@ from google.protobuf import empty_pb2
 
 from localdapr.api.grpc.base import ServicerBase, abort, translate_errors
 from localdapr.errors import DaprError
-from localdapr.pubsub import service, tracecontext
+from localdapr.pubsub import bulk, service, tracecontext
 from localdapr.pubsub.streaming import StreamEnded, StreamingSubscription
 
 log = logging.getLogger("localdapr.pubsub.streamer")
@@ -28,6 +28,26 @@ class PubSubApi(ServicerBase):
         await service.publish(self.runtime, request.pubsub_name, request.topic, request.data, request.data_content_type,
                               dict(request.metadata), transport="grpc", trace=trace)
         return empty_pb2.Empty()
+
+    async def _bulk_publish(self, request: pubsub_pb2.BulkPublishRequest, context: grpc.aio.ServicerContext) -> pubsub_pb2.BulkPublishResponse:
+        """daprd's ``bulkPublishEvent``: empty ``failedEntries`` when every entry was written. An
+        entry's metadata map is nil in Go when empty, so it then gets none of the request's."""
+        trace = tracecontext.from_grpc_metadata(context.invocation_metadata())
+        entries = [bulk.Entry(e.entry_id, e.event, e.content_type, bulk.entry_metadata(dict(request.metadata), dict(e.metadata) or None))
+                   for e in request.entries]
+        try:
+            await bulk.publish(self.runtime, request.pubsub_name, request.topic, entries, dict(request.metadata), trace=trace)
+        except bulk.BulkPublishFailed as failed:
+            raise failed.error from failed
+        return pubsub_pb2.BulkPublishResponse()
+
+    @translate_errors
+    async def BulkPublishEvent(self, request: pubsub_pb2.BulkPublishRequest, context: grpc.aio.ServicerContext) -> pubsub_pb2.BulkPublishResponse:
+        return await self._bulk_publish(request, context)
+
+    @translate_errors
+    async def BulkPublishEventAlpha1(self, request: pubsub_pb2.BulkPublishRequest, context: grpc.aio.ServicerContext) -> pubsub_pb2.BulkPublishResponse:
+        return await self._bulk_publish(request, context)
 
     async def SubscribeTopicEventsAlpha1(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[pubsub_pb2.SubscribeTopicEventsResponseAlpha1]:
         session = StreamingSubscription(self.runtime, request_iterator.__aiter__())

@@ -8,6 +8,7 @@ from dapr.proto.runtime.v1 import state_pb2 as dapr_pb2
 from google.protobuf import empty_pb2
 
 from localdapr.api.grpc.base import ServicerBase, translate_errors
+from localdapr.pubsub import tracecontext
 from localdapr.state import service
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
 from localdapr.state.encoding import grpc_value
@@ -82,5 +83,6 @@ class StateApi(ServicerBase):
                 concurrency, consistency = _options(item)
                 req = SetRequest(item.key, item.value, _etag(item), dict(item.metadata), concurrency, consistency)
                 ops.append(TransactionOperation(op.operationType, req))  # type: ignore[arg-type]
-        await service.transaction(self.runtime, request.storeName, ops, dict(request.metadata))
+        await service.transaction(self.runtime, request.storeName, ops, dict(request.metadata),
+                                  trace=tracecontext.from_grpc_metadata(context.invocation_metadata()))
         return empty_pb2.Empty()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from localdapr.errors import DaprError
+from localdapr.pubsub import tracecontext
 from localdapr.state import service
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
 from localdapr.state.encoding import encode_json
@@ -87,14 +88,16 @@ async def transaction(store: str, request: Request) -> Response:
         req = op.get("request") or {}
         kind = op.get("operation")
         if kind == "upsert":
-            ops.append(TransactionOperation("upsert", _set_request(req, {})))
+            # daprd copies the query-string metadata into every operation (onPostStateTransaction)
+            ops.append(TransactionOperation("upsert", _set_request(req, query_metadata(request))))
         elif kind == "delete":
             opts = req.get("options") or {}
             ops.append(TransactionOperation("delete", DeleteRequest(str(req.get("key") or ""), req.get("etag") or None,
                                                                     dict(req.get("metadata") or {}), opts.get("concurrency", ""), opts.get("consistency", ""))))
         else:
             raise DaprError(grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION", f"operation type {kind} not supported")
-    await service.transaction(request.app.state.runtime, store, ops, {**(body.get("metadata") or {}), **query_metadata(request)})
+    await service.transaction(request.app.state.runtime, store, ops, {**(body.get("metadata") or {}), **query_metadata(request)},
+                              transport="http", trace=tracecontext.from_http_headers(request.headers))
     return Response(status_code=204)
 
 
