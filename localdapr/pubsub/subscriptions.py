@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import httpx
 
+from localdapr.appchannel import ConcurrencyLimit, app_headers
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
 from localdapr.pubsub.redis_streams import StreamMessage
@@ -91,7 +92,9 @@ class SubscriptionManager:
         opts = self.runtime.options
         if opts.app_port is None or not self.runtime.pubsubs:
             return
-        self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60)
+        if self._http is None:  # app-channel calls carry APP_API_TOKEN as dapr-api-token
+            self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60,
+                                           headers=app_headers())
         subs = self._declarative()
         try:
             resp = await self._http.get("/dapr/subscribe")
@@ -124,8 +127,10 @@ class SubscriptionManager:
             body = gocompat.dumps_bytes(event) if raw else msg.data
             headers = {k: v for k, v in {**msg.metadata, service.METADATA_KEY_PUBSUB: sub.pubsubname}.items() if k.lower() != "content-length"}
             headers["Content-Type"] = "application/cloudevents+json"
+            limit: ConcurrencyLimit = self.runtime.services.get("app_concurrency") or ConcurrencyLimit(0)
             try:
-                resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
+                async with limit.slot():  # --app-max-concurrency
+                    resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
             except httpx.TimeoutException as exc:
                 raise service.DeliveryTimeout(f"app did not answer within processingTimeout: {exc}") from exc
             except httpx.HTTPError as exc:
@@ -149,6 +154,13 @@ class SubscriptionManager:
                                  lambda event: deliver(msg, event))
 
         return handle
+
+    async def on_app_unhealthy(self) -> None:
+        """daprd ``StopAppSubscriptions``: app health checks failed, stop delivering to the app
+        (streaming subscriptions are the client's and keep running); on_app_ready restarts them."""
+        for sub in [s for s in self.active if s.kind != "STREAMING"]:
+            self.remove(sub)
+            log.info("stopped subscription %s/%s: the app is unhealthy", sub.pubsubname, sub.topic)
 
     def _timeout(self, sub: Subscription) -> float | None:
         return self.runtime.pubsubs[sub.pubsubname].handler_timeout
