@@ -4,6 +4,7 @@ effect: ``--max-body-size`` (HTTP and gRPC) and ``--enable-api-logging``."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -202,3 +203,25 @@ def test_J1_enable_api_logging_logs_each_call(sidecar_factory, redis_server: Red
     grpc_line = next(line for line in lines("gRPC API Called") if "GetMetadata" in line)
     assert "method=/dapr.proto.runtime.v1.Dapr/GetMetadata" in grpc_line and " code=0 " in grpc_line
     assert "scope=dapr.runtime.grpc.api-info" in grpc_line
+
+
+def test_J1_log_as_json(sidecar_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """logrus' JSON formatter with daprd's fields, one object per line."""
+    (tmp_path / "res").mkdir()
+    sidecar = sidecar_factory("jsonlog", tmp_path / "res", actors=False, extra_args=["--log-as-json"])
+    records = [json.loads(line) for line in sidecar.process.log_path.read_text().splitlines() if line.startswith("{")]
+    assert records, sidecar.log_tail(10)
+    for record in records:
+        assert {"app_id", "instance", "level", "msg", "scope", "time", "type", "ver"} <= set(record)
+        assert record["app_id"] == "jsonlog" and record["type"] == "log"
+
+
+def test_J1_log_file(sidecar_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``--log-file``: the log lines go to the file (appended), not to stdout."""
+    (tmp_path / "res").mkdir()
+    log_file = tmp_path / "sidecar.log"
+    log_file.write_text("earlier line\n")
+    sidecar = sidecar_factory("filelog", tmp_path / "res", actors=False, extra_args=["--log-file", str(log_file)])
+    wait_until(lambda: "dapr initialized. Status: Running" in log_file.read_text())
+    assert log_file.read_text().startswith("earlier line\n")
+    assert "dapr initialized" not in sidecar.process.log_path.read_text()
