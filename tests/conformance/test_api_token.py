@@ -110,3 +110,25 @@ def test_no_token_in_the_environment_means_no_check(sidecar_factory, tmp_path: P
     (tmp_path / "res").mkdir()
     sidecar = sidecar_factory("open", tmp_path / "res", actors=False, env={"DAPR_API_TOKEN": ""})
     assert httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/metadata", headers={"dapr-api-token": "anything"}).status_code == 200
+
+
+def test_grpc_size_check_comes_first_and_refused_calls_are_not_api_logged(sidecar_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """grpc-go refuses an oversized message before any interceptor runs; the API-logging
+    interceptor runs after the token check, so a refused call leaves no ``gRPC API Called``."""
+    from cookbook.processes import wait_until
+
+    (tmp_path / "res").mkdir()
+    sidecar = sidecar_factory("sized", tmp_path / "res", actors=False, env={"DAPR_API_TOKEN": TOKEN},
+                              extra_args=["--max-body-size", "1Ki", "--enable-api-logging"])
+    stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(f"127.0.0.1:{sidecar.grpc_port}"))
+    big = secret_pb2.GetSecretRequest(store_name="x" * 2000, key="a")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.GetSecret(big)
+    assert (info.value.code(), info.value.details()) == (grpc.StatusCode.RESOURCE_EXHAUSTED, f"grpc: received message larger than max ({big.ByteSize()} vs. 1024)")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.GetSecret(secret_pb2.GetSecretRequest(store_name="refused", key="a"))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    stub.GetMetadata(metadata_pb2.GetMetadataRequest(), metadata=(("dapr-api-token", TOKEN),))
+    wait_until(lambda: "GetMetadata" in sidecar.process.log_path.read_text(), details=lambda: sidecar.log_tail(10))
+    logged = [line for line in sidecar.process.log_path.read_text().splitlines() if 'msg="gRPC API Called"' in line]
+    assert len(logged) == 1 and "method=/dapr.proto.runtime.v1.Dapr/GetMetadata" in logged[0]

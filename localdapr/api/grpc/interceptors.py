@@ -77,12 +77,14 @@ class ApiGuard(grpc.aio.ServerInterceptor):
             return handler
         method = details.method
         policy = self.runtime.access
+        # Rejected calls are not API-logged (daprd's logging interceptor comes after these two),
+        # but an oversized message is refused first (grpc-go checks it before any interceptor).
         if not policy.grpc_method_allowed(method):
-            return self._logged(_rejecting(handler, NOT_AVAILABLE), details)
+            return self._limited(_rejecting(handler, NOT_AVAILABLE))
         metadata = details.invocation_metadata or ()
         problem = policy.grpc_token_problem([str(v) for k, v in metadata if k == TOKEN_HEADER])
         if problem is not None:
-            return self._logged(_rejecting(handler, http_code_status(401, "Unauthorized", problem, code_pb2.UNAUTHENTICATED)), details)
+            return self._limited(_rejecting(handler, http_code_status(401, "Unauthorized", problem, code_pb2.UNAUTHENTICATED)))
         return self._logged(self._limited(handler), details)
 
     # ---- message size ------------------------------------------------------------------------
