@@ -55,6 +55,12 @@ class PortBlock:
     def take_many(self, n: int) -> list[int]:
         return [self.take() for _ in range(n)]
 
+    def release(self) -> None:
+        """Give the block's claim back (see ``free_port_block``) once nothing of this process
+        uses its ports any more: a long test run would otherwise hold one block per test until
+        it exits and run out of the 200 test blocks."""
+        release_block(self.base)
+
 
 def notebook_block(number: int) -> PortBlock:
     """Notebook NN owns ports ``20000 + 100*NN`` .. ``+99`` (01 -> 20100-20199)."""
@@ -65,7 +71,7 @@ def notebook_block(number: int) -> PortBlock:
 # checked the same block but has not bound it yet, so each block is also claimed with an
 # exclusive lock file, held until this process exits (the OS drops it even after SIGKILL).
 _LOCK_DIR = Path(tempfile.gettempdir()) / "cookbook-port-locks"
-_held: list[int] = []
+_held: dict[int, int] = {}  # block base -> the open, locked lock file
 
 
 def _claim(base: int) -> bool:
@@ -76,8 +82,14 @@ def _claim(base: int) -> bool:
     except BlockingIOError:
         os.close(fd)
         return False
-    _held.append(fd)
+    _held[base] = fd
     return True
+
+
+def release_block(base: int) -> None:
+    fd = _held.pop(base, None)
+    if fd is not None:
+        os.close(fd)  # closing drops the flock
 
 
 TEST_BLOCK_SIZE = 40  # one grid for every test block, so a lock per block base is exact

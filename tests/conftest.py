@@ -26,8 +26,11 @@ os.environ.setdefault(processes.PIDFILE_DIR_ENV, str(_PIDFILES))
 
 
 @pytest.fixture
-def ports() -> PortBlock:
-    return free_port_block(40)
+def ports() -> Iterator[PortBlock]:
+    """A block per test, claimed back after the test's fixtures stopped what they started."""
+    block = free_port_block(40)
+    yield block
+    block.release()
 
 
 @pytest.fixture
