@@ -106,3 +106,18 @@ def test_app_health_checks_stop_and_resume_deliveries(channel: Callable) -> None
     r.set("health", 200)
     wait_until(lambda: received(r) == [{"n": 1}, {"n": 2}], details=lambda: sidecar.log_tail(30))
     assert "App entered healthy status" in sidecar.log_tail(200)
+
+
+def test_metadata_shows_the_app_channel_settings(channel: Callable) -> None:
+    sidecar, _ = channel(extra_args=("--app-max-concurrency", "3", "--enable-app-health-check", "--app-health-probe-interval", "2",
+                                     "--app-health-probe-timeout", "300", "--app-health-threshold", "4"))
+    props = httpx.get(f"http://127.0.0.1:{sidecar.http_port}/v1.0/metadata").json()["appConnectionProperties"]
+    assert props == {"port": sidecar.app_port, "protocol": "http", "channelAddress": "127.0.0.1", "maxConcurrency": 3,
+                     "health": {"healthCheckPath": "/healthz", "healthProbeInterval": "2s", "healthProbeTimeout": "300ms", "healthThreshold": 4}}
+    import grpc
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2
+
+    got = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(f"127.0.0.1:{sidecar.grpc_port}")).GetMetadata(metadata_pb2.GetMetadataRequest())
+    health = got.app_connection_properties.health
+    assert got.app_connection_properties.max_concurrency == 3
+    assert (health.health_check_path, health.health_probe_interval, health.health_probe_timeout, health.health_threshold) == ("/healthz", "2s", "300ms", 4)

@@ -261,15 +261,14 @@ def test_api_logging_from_the_configuration(sidecar_factory, tmp_path: Path) -> 
     wait_until(lambda: 'method="GET /v1.0/secrets/open/a"' in sidecar.process.log_path.read_text(), details=lambda: sidecar.log_tail(10))
 
 
-def test_launcher_config_is_what_the_local_sidecar_gets(tmp_path: Path) -> None:
+def test_launcher_config_is_what_the_local_sidecar_gets(tmp_path: Path, ports: PortBlock) -> None:
     """The launcher gives daprd its Configuration plus SQLite name resolution, and the local
     sidecar the caller's own file (or none): nothing it would have to ignore."""
-    from cookbook.ports import free_port_block
     from cookbook.sidecar import Sidecar
 
-    local = Sidecar("nr", [tmp_path], free_port_block(10), tmp_path / "run", runtime="local", actors=False)
+    local = Sidecar("nr", [tmp_path], ports, tmp_path / "run", runtime="local", actors=False)
     assert "--config" not in local.argv()
     own = write(tmp_path / "own.yaml", "kind: Configuration\nspec: {}\n")
-    local = Sidecar("nr", [tmp_path], free_port_block(10), tmp_path / "run", runtime="local", actors=False, config=own)
+    local = Sidecar("nr", [tmp_path], ports, tmp_path / "run", runtime="local", actors=False, config=own)
     argv = local.argv()
     assert argv[argv.index("--config") + 1] == str(own)
