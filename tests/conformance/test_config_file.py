@@ -272,3 +272,30 @@ def test_launcher_config_is_what_the_local_sidecar_gets(tmp_path: Path, ports: P
     local = Sidecar("nr", [tmp_path], ports, tmp_path / "run", runtime="local", actors=False, config=own)
     argv = local.argv()
     assert argv[argv.index("--config") + 1] == str(own)
+
+
+def test_several_config_files_are_merged(sidecar_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``--config`` may be given more than once: each file is decoded on top of the previous
+    ones (sections add up; a list given again replaces the earlier one)."""
+    first = write(tmp_path / "first.yaml", """\
+        kind: Configuration
+        spec:
+          secrets:
+            scopes:
+            - {storeName: open, deniedSecrets: [a]}
+          api:
+            denied:
+            - {name: metadata, version: v1, protocol: http}
+        """)
+    second = write(tmp_path / "second.yaml", """\
+        kind: Configuration
+        spec:
+          secrets:
+            scopes:
+            - {storeName: open, deniedSecrets: [b]}
+        """)
+    sidecar = sidecar_factory("merged", _secret_resources(tmp_path / "res"), actors=False, config=first, extra_args=["--config", str(second)])
+    base = f"http://127.0.0.1:{sidecar.http_port}/v1.0"
+    assert httpx.get(f"{base}/secrets/open/a").json() == {"a": "1"}  # the second file's scopes replaced the first's
+    assert httpx.get(f"{base}/secrets/open/b").status_code == 403
+    assert httpx.get(f"{base}/metadata").status_code == 404  # the first file's api section still applies
