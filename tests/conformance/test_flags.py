@@ -90,12 +90,21 @@ def test_J1_a_flag_without_its_value(ports: PortBlock, dapr_runtime: str) -> Non
     assert out.returncode == 2 and out.stderr.startswith("flag needs an argument: --log-level\nUsage of daprd:\n")
 
 
+@pytest.mark.parametrize("value", ["4Mi", "1e3", "4k", "1.5k", "1.5e3", "0.0", "-1", "7Ti", "999Gi"])
+def test_J1_quantities_daprd_accepts(dapr_runtime: str, value: str) -> None:
+    out = subprocess.run([*sidecar_command(dapr_runtime), "--max-body-size", value, "--read-buffer-size", value, "--version"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout
+
+
 @pytest.mark.parametrize(("value", "reason"), [
     ("4XB", "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
     ("-4Ki", "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),  # daprd reads it as --4Ki
     ("4ii", "unable to parse quantity's suffix"),
     ("1.5Ki", "cannot get bytes from resource quantity value '"),
     ("0.5", "cannot get bytes from resource quantity value '"),
+    ("7Pi", "cannot get bytes from resource quantity value '"),  # the int64 fast path's precision ends below Pi
+    ("100Ti", "cannot get bytes from resource quantity value '"),
 ])
 def test_J1_max_body_size_is_a_kubernetes_quantity(ports: PortBlock, dapr_runtime: str, value: str, reason: str) -> None:
     """Not a pflag error: daprd parses the quantity after the flags (fatal, exit 1). After
