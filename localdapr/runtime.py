@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localdapr.api.access import AccessPolicy
+from localdapr.appchannel import ConcurrencyLimit
 from localdapr.components import loader, registry
 from localdapr.config.loader import Configuration
 from localdapr.components.model import ComponentSpec, MetadataItem
@@ -57,6 +58,8 @@ class Runtime:
     config: Configuration = field(default_factory=Configuration)
     access: AccessPolicy = field(default_factory=AccessPolicy)
     api_logging: bool = False
+    # --app-max-concurrency: every call to the app takes a slot.
+    app_concurrency: ConcurrencyLimit = field(default_factory=lambda: ConcurrencyLimit(0))
 
     @property
     def app_id(self) -> str:

@@ -94,7 +94,7 @@ def _configure(runtime: Runtime) -> None:
     runtime.config = config_loader.load(options.configs)
     runtime.access = AccessPolicy.build(runtime.config)
     runtime.api_logging = options.enable_api_logging if options.enable_api_logging is not None else bool(runtime.config.api_logging)
-    runtime.services["app_concurrency"] = appchannel.ConcurrencyLimit(options.app_max_concurrency)
+    runtime.app_concurrency = appchannel.ConcurrencyLimit(options.app_max_concurrency)
     if options.ignored_flags:
         log.warning("flags accepted but ignored by the local sidecar (localdapr): %s", ", ".join(options.ignored_flags))
     for path, kind in zip(runtime.config.files, runtime.config.kinds):

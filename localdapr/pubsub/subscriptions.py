@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import httpx
 
-from localdapr.appchannel import ConcurrencyLimit, app_headers
+from localdapr.appchannel import app_headers
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
 from localdapr.pubsub.redis_streams import StreamMessage
@@ -127,9 +127,8 @@ class SubscriptionManager:
             body = gocompat.dumps_bytes(event) if raw else msg.data
             headers = {k: v for k, v in {**msg.metadata, service.METADATA_KEY_PUBSUB: sub.pubsubname}.items() if k.lower() != "content-length"}
             headers["Content-Type"] = "application/cloudevents+json"
-            limit: ConcurrencyLimit = self.runtime.services.get("app_concurrency") or ConcurrencyLimit(0)
             try:
-                async with limit.slot():  # --app-max-concurrency
+                async with self.runtime.app_concurrency.slot():  # --app-max-concurrency
                     resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
             except httpx.TimeoutException as exc:
                 raise service.DeliveryTimeout(f"app did not answer within processingTimeout: {exc}") from exc
