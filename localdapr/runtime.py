@@ -15,8 +15,8 @@ from typing import Any
 from localdapr.api.access import AccessPolicy
 from localdapr.appchannel import ConcurrencyLimit
 from localdapr.components import loader, registry
-from localdapr.config.loader import Configuration
 from localdapr.components.model import ComponentSpec, MetadataItem
+from localdapr.config.loader import Configuration
 from localdapr.errors import CREATE_FAILURE, INIT_FAILURE, ComponentError, init_error
 from localdapr.options import SidecarOptions
 
