@@ -136,6 +136,8 @@ class Sidecar:
     log_level: str = "info"
     actors: bool = True
     extra_args: Sequence[str] = ()
+    # Extra environment for the sidecar process (e.g. DAPR_API_TOKEN, APP_API_TOKEN).
+    env: dict[str, str] = field(default_factory=dict)
     http_port: int = field(init=False)
     grpc_port: int = field(init=False)
     placement_port: int = field(init=False)
@@ -158,6 +160,7 @@ class Sidecar:
             ready=self._healthy,
             ports=[self.http_port, self.grpc_port],
             cwd=self.run_dir,
+            env={**os.environ, **self.env},
         )
 
     # ---- argument building ---------------------------------------------------------------

@@ -12,6 +12,21 @@ from localdapr import RUNTIME_VERSION, SIDECAR_NAME
 from localdapr.runtime import Runtime
 
 
+def go_duration(seconds: float) -> str:
+    """Go's ``time.Duration.String()`` for the whole milliseconds the probe flags allow."""
+    ms = round(seconds * 1000)
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    return f"{minutes}m{secs}" if minutes else secs
+
+
 def build(runtime: Runtime) -> dict[str, Any]:
     opts = runtime.options
     components = []
@@ -26,6 +41,15 @@ def build(runtime: Runtime) -> dict[str, Any]:
     app_conn: dict[str, Any] = {"protocol": opts.app_protocol, "channelAddress": opts.app_channel_address}
     if opts.app_port is not None:
         app_conn["port"] = opts.app_port
+    if opts.app_max_concurrency > 0:
+        app_conn["maxConcurrency"] = opts.app_max_concurrency
+    if opts.enable_app_health_check:
+        app_conn["health"] = {
+            **({"healthCheckPath": opts.app_health_check_path} if opts.app_protocol in ("http", "https", "h2c") else {}),
+            "healthProbeInterval": go_duration(opts.app_health_probe_interval),
+            "healthProbeTimeout": go_duration(opts.app_health_probe_timeout),
+            "healthThreshold": opts.app_health_threshold,
+        }
     if opts.actors_enabled:
         actor_runtime: dict[str, Any] = {"runtimeStatus": "RUNNING", "hostReady": True, "placement": "placement: connected (hosted locally by localdapr)"}
     else:

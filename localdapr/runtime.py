@@ -12,8 +12,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from localdapr.api.access import AccessPolicy
+from localdapr.appchannel import ConcurrencyLimit
 from localdapr.components import loader, registry
 from localdapr.components.model import ComponentSpec, MetadataItem
+from localdapr.config.loader import Configuration
 from localdapr.errors import CREATE_FAILURE, INIT_FAILURE, ComponentError, DaprError, init_error
 from localdapr.options import SidecarOptions
 
@@ -54,6 +57,13 @@ class Runtime:
     # Building blocks that are not components (workflow engine, subscriptions manager) register
     # themselves here under a short name so the other layer can reach them.
     services: dict[str, Any] = field(default_factory=dict)
+    # The --config Configuration, who may call which API, and whether API calls are logged
+    # (set by server.serve before the APIs listen).
+    config: Configuration = field(default_factory=Configuration)
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    api_logging: bool = False
+    # --app-max-concurrency: every call to the app takes a slot.
+    app_concurrency: ConcurrencyLimit = field(default_factory=lambda: ConcurrencyLimit(0))
 
     @property
     def app_id(self) -> str:

@@ -27,6 +27,7 @@ from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
 from google.protobuf import empty_pb2, struct_pb2
 
 from localdapr.pubsub import cloudevents, service, tracecontext
+from localdapr.appchannel import app_headers
 
 log = logging.getLogger("localdapr.pubsub")
 
@@ -54,7 +55,7 @@ class GrpcAppChannel:
     """One insecure gRPC channel to the app on ``--app-port``."""
 
     def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address)
+        self.channel = grpc.aio.insecure_channel(address, interceptors=[_AppToken()])
         self.callback = appcallback_pb2_grpc.AppCallbackStub(self.channel)
 
     async def list_subscriptions(self) -> list[appcallback_pb2.TopicSubscription]:
@@ -131,4 +132,16 @@ def _rpc_text(exc: grpc.aio.AioRpcError) -> str:
 
 def wants_bulk(entry: appcallback_pb2.TopicSubscription) -> bool:
     return entry.HasField("bulk_subscribe") and entry.bulk_subscribe.enabled
+
+
+class _AppToken(grpc.aio.UnaryUnaryClientInterceptor):
+    """Every app-channel call carries APP_API_TOKEN as ``dapr-api-token`` metadata, as daprd's
+    gRPC app channel does (read when the call is made, like the HTTP channel's headers)."""
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        extra = list(app_headers().items())
+        if extra:
+            metadata = list(client_call_details.metadata or []) + extra
+            client_call_details = client_call_details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return await continuation(client_call_details, request)
 

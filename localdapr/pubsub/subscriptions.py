@@ -16,6 +16,7 @@ from typing import Any, Callable
 import grpc
 import httpx
 
+from localdapr.appchannel import app_headers
 from localdapr.components.loader import load_documents
 from localdapr.pubsub import gocompat, service
 from localdapr.pubsub.bulk_subscribe import Batcher, GrpcBulkDelivery, HttpBulkDelivery
@@ -115,7 +116,9 @@ class SubscriptionManager:
             subs += await self._programmatic_grpc()
             make_handler = self._grpc_handler
         elif opts.app_protocol in ("http", "h2c"):
-            self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60)
+            # app-channel calls carry APP_API_TOKEN as dapr-api-token
+            self._http = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=60,
+                                           headers=app_headers())
             subs += await self._programmatic_http()
             make_handler = self._http_handler
         else:
@@ -205,7 +208,8 @@ class SubscriptionManager:
             headers = {k: v for k, v in {**msg.metadata, service.METADATA_KEY_PUBSUB: sub.pubsubname}.items() if k.lower() != "content-length"}
             headers["Content-Type"] = "application/cloudevents+json"
             try:
-                resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
+                async with self.runtime.app_concurrency.slot():  # --app-max-concurrency
+                    resp = await self._http.post(sub.route, content=body, headers=headers, timeout=self._timeout(sub))
             except httpx.TimeoutException as exc:
                 raise service.DeliveryTimeout(f"app did not answer within processingTimeout: {exc}") from exc
             except httpx.HTTPError as exc:
@@ -229,6 +233,13 @@ class SubscriptionManager:
                                  lambda event: deliver(msg, event))
 
         return handle
+
+    async def on_app_unhealthy(self) -> None:
+        """daprd ``StopAppSubscriptions``: app health checks failed, stop delivering to the app
+        (streaming subscriptions are the client's and keep running); on_app_ready restarts them."""
+        for sub in [s for s in self.active if s.kind != "STREAMING"]:
+            self.remove(sub)
+            log.info("stopped subscription %s/%s: the app is unhealthy", sub.pubsubname, sub.topic)
 
     def _timeout(self, sub: Subscription) -> float | None:
         return self.runtime.pubsubs[sub.pubsubname].handler_timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import grpc
@@ -21,8 +22,22 @@ def get_store(runtime: Runtime, name: str) -> Any:
     return store
 
 
+def permission_denied(store_name: str, key: str) -> DaprError:
+    """``messages.ErrSecretPermissionDenied`` (Go ``%q`` quoting)."""
+    return DaprError(grpc.StatusCode.PERMISSION_DENIED, 403, "ERR_PERMISSION_DENIED",
+                     f"access denied by policy to get {_go_quote(key)} from {_go_quote(store_name)}")
+
+
+def _go_quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
 async def get(runtime: Runtime, store_name: str, key: str) -> dict[str, str]:
+    """GetSecret as daprd's ``Universal.GetSecret``: store checks, then the Configuration's
+    secret scope for the store (``spec.secrets.scopes``), then the store."""
     store = get_store(runtime, store_name)
+    if not runtime.config.secret_allowed(store_name, key):
+        raise permission_denied(store_name, key)
     try:
         return await store.get(key)
     except KeyError as exc:
@@ -33,4 +48,6 @@ async def get(runtime: Runtime, store_name: str, key: str) -> dict[str, str]:
 
 
 async def bulk(runtime: Runtime, store_name: str) -> dict[str, dict[str, str]]:
-    return await get_store(runtime, store_name).bulk()
+    """GetBulkSecret: the secrets the store's scope does not allow are left out (no error)."""
+    data = await get_store(runtime, store_name).bulk()
+    return {k: v for k, v in data.items() if runtime.config.secret_allowed(store_name, k)}

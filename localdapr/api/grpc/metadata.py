@@ -14,6 +14,12 @@ from localdapr.api.grpc.base import ServicerBase
 _ACTOR_STATUS = {"INITIALIZING": 0, "DISABLED": 1, "RUNNING": 2}
 
 
+def _health(doc: dict) -> metadata_pb2.AppConnectionHealthProperties:
+    return metadata_pb2.AppConnectionHealthProperties(
+        health_check_path=doc.get("healthCheckPath", ""), health_probe_interval=doc["healthProbeInterval"],
+        health_probe_timeout=doc["healthProbeTimeout"], health_threshold=doc["healthThreshold"])
+
+
 def to_proto(doc: dict) -> metadata_pb2.GetMetadataResponse:
     app = doc.get("appConnectionProperties", {})
     actors = doc.get("actorRuntime", {})
@@ -26,7 +32,9 @@ def to_proto(doc: dict) -> metadata_pb2.GetMetadataResponse:
         ],
         extended_metadata=doc.get("extended", {}),
         app_connection_properties=metadata_pb2.AppConnectionProperties(
-            port=app.get("port", 0), protocol=app.get("protocol", ""), channel_address=app.get("channelAddress", "")
+            port=app.get("port", 0), protocol=app.get("protocol", ""), channel_address=app.get("channelAddress", ""),
+            max_concurrency=app.get("maxConcurrency", 0),
+            health=_health(app["health"]) if "health" in app else None,
         ),
         actor_runtime=metadata_pb2.ActorRuntime(
             runtime_status=_ACTOR_STATUS.get(actors.get("runtimeStatus", "DISABLED"), 1),

@@ -1,0 +1,1 @@
+"""The Configuration file (``--config``): loading, validation and what it enforces."""
