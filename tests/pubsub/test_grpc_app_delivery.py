@@ -67,7 +67,7 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 class Stack:
-    def __init__(self, tmp: Path, runtime: str) -> None:
+    def __init__(self, tmp: Path, runtime: str, env: dict[str, str] | None = None) -> None:
         self.ports = ports = free_port_block(40)
         app_port = ports.take()
         self.server = RedisServer(port=ports.take(), workdir=tmp / "redis").start()
@@ -76,7 +76,7 @@ class Stack:
                                   ready=lambda: grpc_ready(app_port))
         extra = DECLARATIVE + OUTBOX_STORE.format(redis=self.server.address)
         self.sidecar = Sidecar(APP_ID, [write_resources(tmp / "res", self.server, extra)], ports, tmp / "run", runtime=runtime,
-                               app_port=app_port, extra_args=["--app-protocol", "grpc"])
+                               app_port=app_port, extra_args=["--app-protocol", "grpc"], env=env or {})
         self.redis = self.server.client()
         self.base = f"http://127.0.0.1:{self.sidecar.http_port}"
 
@@ -198,3 +198,20 @@ def test_outbox_events_reach_the_app(stack: Stack) -> None:
     got = next(e for e in stack.received("g-ok") if e["data"] == "from-the-outbox")
     assert got["id"].startswith("outbox-") and got["data_content_type"] == "text/plain"
     assert got["extensions"]["topic"] == "g-ok" and got["extensions"]["pubsubname"] == "messagepubsub"
+
+
+def test_grpc_app_gets_the_app_api_token(tmp_path: Path, dapr_runtime: str) -> None:
+    """APP_API_TOKEN travels as ``dapr-api-token`` gRPC metadata on app-channel calls (daprd
+    pkg/channel/grpc/grpc_channel.go sets it on every call to the app)."""
+    st = Stack(tmp_path, dapr_runtime, env={"APP_API_TOKEN": "app-secret"})
+    try:
+        st.app.start_and_wait(30)
+        st.sidecar.start()
+        st.publish("g-ok", {"n": 1})
+        wait_until(lambda: len(st.received("g-ok")) == 1)
+        assert st.received("g-ok")[0]["metadata"]["dapr-api-token"] == "app-secret"
+    finally:
+        st.sidecar.stop()
+        st.app.terminate()
+        st.server.stop()
+        st.ports.release()
