@@ -34,6 +34,9 @@ class DaprError(Exception):
     bad_request: tuple[str, str] | None = None
     # HTTP-only ErrorInfo metadata (daprd adds {"appID": ...} on some HTTP handlers only)
     http_metadata: dict[str, str] | None = None
+    # daprd's HTTP handler answers this one with messages.NewAPIErrorHTTP: errorCode and message
+    # only, while its gRPC side (apierrors.Basic) carries the rich details.
+    http_plain: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -44,7 +47,7 @@ class DaprError(Exception):
     # ---- HTTP -------------------------------------------------------------------------
     def http_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"errorCode": self.error_code, "message": self.message}
-        if self.reason:
+        if self.reason and not self.http_plain:
             details: list[dict[str, Any]] = [
                 {
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",

@@ -22,6 +22,7 @@ from localdapr.redisconn import connect, is_truthy
 from localdapr.state import keys
 from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
 from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
+from localdapr.state.gostrconv import go_parse_int
 
 log = logging.getLogger("localdapr.state")
 
@@ -52,24 +53,27 @@ return redis.error_reply("failed to delete " .. KEYS[1])
 CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
 
 
-def _parse_ttl(metadata: dict[str, str], default: int | None) -> int | None:
+def _parse_ttl(metadata: dict[str, str], default: int | None, func: str = "ParseInt") -> int | None:
+    """A request's ``ttlInSeconds`` as contrib's parseTTL reads it (strconv.ParseInt)."""
     raw = metadata.get("ttlInSeconds")
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
-    except ValueError:
-        raise StoreError(f'failed to parse ttl from metadata: strconv.Atoi: parsing "{raw}": invalid syntax') from None
+        return go_parse_int(raw, func)
+    except ValueError as exc:
+        raise StoreError(f"failed to parse ttl from metadata: {exc}") from None
 
 
 def _expected(etag: str | None, concurrency: str) -> str:
-    """The version the script compares with; '0' means "no etag" (spec C2)."""
+    """The version the script compares with; '0' means "no etag" (spec C2). contrib's parseETag
+    reads the ETag with strconv.Atoi and the script gets the int back as text, so "+7" and "007"
+    compare as "7", while " 7" or a 23-digit number are invalid ETags (HTTP 400)."""
     if not etag or concurrency == "last-write":
         return "0"
     try:
-        return str(int(etag))
-    except ValueError:
-        raise ETagInvalid(f'invalid etag value: strconv.Atoi: parsing "{etag}": invalid syntax') from None
+        return str(go_parse_int(etag))
+    except ValueError as exc:
+        raise ETagInvalid(f"invalid etag value: {exc}") from None
 
 
 def validate_options(concurrency: str, consistency: str) -> None:
@@ -102,7 +106,7 @@ class RedisStateStore:
         self.client = client
         self.is_actor_store = is_actor_store
         self.key_prefix_strategy = keys.validate_prefix_strategy(spec.meta_ci("keyPrefix", "appid"))
-        self.default_ttl = _parse_ttl({"ttlInSeconds": spec.meta("ttlInSeconds")}, None) if spec.meta("ttlInSeconds") else None
+        self.default_ttl = _parse_ttl({"ttlInSeconds": spec.meta("ttlInSeconds")}, None, "Atoi") if spec.meta("ttlInSeconds") else None
         self._set = client.register_script(SET_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
 
@@ -189,7 +193,7 @@ class RedisStateStore:
             req = op.request
             if op.operation == "upsert":
                 assert isinstance(req, SetRequest)
-                validate_options(req.concurrency, req.consistency)
+                # contrib's Multi neither checks the options (CheckRequestOptions) nor does first-write.
                 ttl = _parse_ttl(req.metadata, self.default_ttl)
                 expected = _expected(req.etag, req.concurrency)
                 pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value, "0")

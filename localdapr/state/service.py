@@ -43,7 +43,9 @@ def store_key(runtime: Runtime, store: RedisStateStore, key: str) -> str:
 
 
 def _basic(code: grpc.StatusCode, status: int, tag: str, message: str, store: str) -> DaprError:
-    return DaprError(code, status, tag, message, reason=tag, resource=("state", store))
+    """daprd's gRPC apierrors.Basic (ErrorInfo + ResourceInfo); its HTTP handlers send the same
+    code and text without details (messages.NewAPIErrorHTTP)."""
+    return DaprError(code, status, tag, message, reason=tag, resource=("state", store), http_plain=True)
 
 
 @dataclass
@@ -139,8 +141,9 @@ async def transaction(runtime: Runtime, store_name: str, operations: list[Transa
                 grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
                 f"operation type {op.operation} not supported",
             )
+        # daprd hands ``metadata`` to the store's Multi only: an operation keeps its own (plus, over
+        # HTTP, the query's metadata.*, merged by the HTTP layer).
         op.request.key = store_key(runtime, store, op.request.key)
-        op.request.metadata = {**op.request.metadata, **metadata}
     if not operations:
         return
     try:

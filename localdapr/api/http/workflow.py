@@ -16,7 +16,9 @@ from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.runtimestate import event, sv
 
 router = APIRouter()
-PREFIXES = ("/v1.0/workflows/dapr", "/v1.0-beta1/workflows/dapr")
+# daprd serves every API version and takes any workflow component name (its universal API ignores it).
+PREFIXES = ("/v1.0/workflows/{component}", "/v1.0-beta1/workflows/{component}", "/v1.0-alpha1/workflows/{component}")
+MAX_INSTANCE_ID_LENGTH = 64
 _STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()}
 
 
@@ -28,15 +30,28 @@ def _not_found(instance_id: str) -> DaprError:
     return DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_INSTANCE_ID_NOT_FOUND", f"unable to find workflow with the provided instance ID: {instance_id}")
 
 
-async def start(name: str, request: Request) -> Response:
+def validate_new_instance_id(instance_id: str) -> None:
+    """daprd's universal validateInstanceID for a start: at most 64 bytes, only letters, digits
+    (Unicode ones too), '-' and '_' (dapr/dapr#6156). An empty ID is generated instead."""
+    if len(instance_id.encode(errors="surrogateescape")) > MAX_INSTANCE_ID_LENGTH:
+        raise DaprError(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_INSTANCE_ID_TOO_LONG",
+                        f"workflow instance ID exceeds the max length of {MAX_INSTANCE_ID_LENGTH} characters")
+    if any(not (c.isalpha() or c.isdecimal() or c in "_-") for c in instance_id):
+        raise DaprError(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_INSTANCE_ID_INVALID",
+                        f"workflow instance ID '{instance_id}' is invalid: only alphanumeric and underscore characters are allowed")
+
+
+async def start(name: str, request: Request, component: str = "dapr") -> Response:
+    instance_id = request.query_params.get("instanceID", "")
+    validate_new_instance_id(instance_id)
     body = (await request.body()).decode()
-    req = service.CreateInstanceRequest(instanceId=request.query_params.get("instanceID", ""), name=name, input=sv(body) if body else None)
+    req = service.CreateInstanceRequest(instanceId=instance_id, name=name, input=sv(body) if body else None)
     # Blocks until a worker is connected, as daprd does; given up when the client goes away.
     iid = await _engine(request).create(req, gave_up=request.is_disconnected)
     return JSONResponse({"instanceID": iid}, status_code=202)
 
 
-async def get(instance_id: str, request: Request) -> Response:
+async def get(instance_id: str, request: Request, component: str = "dapr") -> Response:
     state = await _engine(request).load(instance_id)
     if not state.exists:
         raise _not_found(instance_id)
@@ -55,29 +70,29 @@ async def get(instance_id: str, request: Request) -> Response:
     })
 
 
-async def raise_event(instance_id: str, event_name: str, request: Request) -> Response:
+async def raise_event(instance_id: str, event_name: str, request: Request, component: str = "dapr") -> Response:
     body = (await request.body()).decode()
     await _engine(request).raise_event(instance_id, event(eventRaised=history.EventRaisedEvent(name=event_name, input=sv(body) if body else None)))
     return Response(status_code=202)
 
 
-async def terminate(instance_id: str, request: Request) -> Response:
+async def terminate(instance_id: str, request: Request, component: str = "dapr") -> Response:
     # daprd's HTTP terminate is recursive (universal API: Recursive: true) and does not wait.
     await _engine(request).raise_event(instance_id, event(executionTerminated=history.ExecutionTerminatedEvent(recurse=True)))
     return Response(status_code=202)
 
 
-async def pause(instance_id: str, request: Request) -> Response:
+async def pause(instance_id: str, request: Request, component: str = "dapr") -> Response:
     await _engine(request).raise_event(instance_id, event(executionSuspended=history.ExecutionSuspendedEvent()))
     return Response(status_code=202)
 
 
-async def resume(instance_id: str, request: Request) -> Response:
+async def resume(instance_id: str, request: Request, component: str = "dapr") -> Response:
     await _engine(request).raise_event(instance_id, event(executionResumed=history.ExecutionResumedEvent()))
     return Response(status_code=202)
 
 
-async def purge(instance_id: str, request: Request) -> Response:
+async def purge(instance_id: str, request: Request, component: str = "dapr") -> Response:
     await _engine(request).purge(instance_id, recursive=True)
     return Response(status_code=202)
 
