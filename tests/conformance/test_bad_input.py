@@ -1,0 +1,247 @@
+"""Malformed requests on the HTTP state and workflow routes: daprd 1.18.2's exact answers.
+
+Every expected (status, body) below was captured by sending the same request to daprd (and is
+explained by its source: pkg/api/http/http.go decodes with Go's encoding/json Decoder and, for
+transaction operations, mapstructure; components-contrib's Redis store reads ETags with
+strconv.Atoi; pkg/api/universal/workflow.go validates instance IDs). The local sidecar must
+answer the same, byte for byte (localdapr/api/http/gojson.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.conformance.conftest import Dapr
+
+S = "/v1.0/state/statestore"
+BODY = "failed deserializing HTTP body: "
+
+
+def malformed(message: str) -> dict[str, str]:
+    return {"errorCode": "ERR_MALFORMED_REQUEST", "message": message}
+
+
+def post(dapr: Dapr, path: str, body: bytes) -> tuple[int, object]:
+    r = dapr.http.post(path, content=body)
+    return r.status_code, (r.json() if r.content else None)
+
+
+BULK_GET = [
+    (b'{"keys":"abc"}', 400, malformed(BODY + "json: cannot unmarshal string into Go struct field BulkGetRequest.keys of type []string")),
+    (b'{"keys":123}', 400, malformed(BODY + "json: cannot unmarshal number into Go struct field BulkGetRequest.keys of type []string")),
+    (b'{"keys":[1,2]}', 400, malformed(BODY + "json: cannot unmarshal number into Go struct field BulkGetRequest.keys of type string")),
+    (b'{"keys":{"a":1}}', 400, malformed(BODY + "json: cannot unmarshal object into Go struct field BulkGetRequest.keys of type []string")),
+    (b"[1,2]", 400, malformed(BODY + "json: cannot unmarshal array into Go value of type http.BulkGetRequest")),
+    (b'"x"', 400, malformed(BODY + "json: cannot unmarshal string into Go value of type http.BulkGetRequest")),
+    (b"", 400, malformed(BODY + "EOF")),
+    (b'{"keys":["a"]', 400, malformed(BODY + "unexpected EOF")),
+    (b'{"keys":["a"],"parallelism":"x"}', 400, malformed(BODY + "json: cannot unmarshal string into Go struct field BulkGetRequest.parallelism of type int")),
+    (b'{"keys":["a"],"metadata":{"a":1}}', 400, malformed(BODY + "json: cannot unmarshal number into Go struct field BulkGetRequest.metadata of type string")),
+    (b"null", 200, []),
+    (b'{"keys":["a",null]}', 200, [{"key": "a"}, {"key": ""}]),
+    (b'{"Keys":["a"]} trailing bytes are never read', 200, [{"key": "a"}]),
+    (b'{"keys":["\\udc80"]}', 200, [{"key": "\ufffd"}]),
+]
+
+
+@pytest.mark.parametrize("body,status,expected", BULK_GET, ids=[repr(b[0][:30]) for b in BULK_GET])
+def test_bulk_get_bodies(dapr: Dapr, body: bytes, status: int, expected: object) -> None:
+    assert post(dapr, S + "/bulk", body) == (status, expected)
+
+
+SAVE = [
+    (b"[1,2]", 400, malformed("json: cannot unmarshal number into Go value of type state.SetRequest")),
+    (b'{"key":"x"}', 400, malformed("json: cannot unmarshal object into Go value of type []state.SetRequest")),
+    (b'[{"key":123,"value":1}]', 400, malformed("json: cannot unmarshal number into Go struct field SetRequest.key of type string")),
+    (b'[{"key":"k","value":1,"etag":1}]', 400, malformed("json: cannot unmarshal number into Go struct field SetRequest.etag of type string")),
+    (b'[{"key":"k","value":1,"metadata":{"a":1}}]', 400, malformed("json: cannot unmarshal number into Go struct field SetRequest.metadata of type string")),
+    (b'[{"key":"k","value":1,"options":"x"}]', 400,
+     malformed("json: cannot unmarshal string into Go struct field SetRequest.options of type state.SetStateOption")),
+    (b'[{"key":"k","value":1,"options":{"concurrency":1}}]', 400,
+     malformed("json: cannot unmarshal number into Go struct field SetStateOption.options.Concurrency of type string")),
+    (b'[{"key":"k","value":1,"contentType":1}]', 400, malformed("json: cannot unmarshal number into Go struct field SetRequest.contentType of type string")),
+    (b'[{"key":1},{"key":"k","value":1}]', 400, malformed("json: cannot unmarshal number into Go struct field SetRequest.key of type string")),
+    (b"[null]", 400, malformed('"key" is a required field')),
+    (b'[{"key":"k","value":NaN}]', 400, malformed("invalid character 'N' looking for beginning of value")),
+    (b'[{"key":"k","value":1e999}]', 400, malformed("json: cannot unmarshal number 1e999 into Go struct field SetRequest.value of type float64")),
+    (b"\xef\xbb\xbf[]", 400, malformed("invalid character '\u00ef' looking for beginning of value")),
+    (b'[{"key":"x","value":tru}]', 400, malformed("invalid character '}' in literal true (expecting 'e')")),
+    (b'[{"key":"x","value":"a\nb"}]', 400, malformed("invalid character '\\n' in string literal")),
+    (b'[{"key":"x","value":"\\u12g4"}]', 400, malformed("invalid character 'g' in \\u hexadecimal character escape")),
+    (b'[{"key":"x","value":1.}]', 400, malformed("invalid character '}' after decimal point in numeric literal")),
+    (b'[{"key":"x","value":01}]', 400, malformed("invalid character '1' after object key:value pair")),
+    (b'[{"key":"x",}]', 400, malformed("invalid character '}' looking for beginning of object key string")),
+    (b"[1 2]", 400, malformed("invalid character '2' after array element")),
+    (b'[{"key":"x","value":\x80}]', 400, malformed("invalid character '\\u0080' looking for beginning of value")),
+    (b"   ", 400, malformed("EOF")),
+    (b"[]x", 204, None),
+]
+
+
+@pytest.mark.parametrize("body,status,expected", SAVE, ids=[repr(b[0][:30]) for b in SAVE])
+def test_save_bodies(dapr: Dapr, body: bytes, status: int, expected: object) -> None:
+    assert post(dapr, S, body) == (status, expected)
+
+
+def _op(request: str) -> bytes:
+    return b'{"operations":[{"operation":"upsert","request":' + request.encode() + b"}]}"
+
+
+TRANSACTION = [
+    (b'{"operations":{"a":1}}', 400, malformed(
+        BODY + "json: cannot unmarshal object into Go struct field stateTransactionRequestBody.operations of type []http.stateTransactionRequestBodyOperation")),
+    (b'{"operations":[1,2]}', 400, malformed(
+        BODY + "json: cannot unmarshal number into Go struct field stateTransactionRequestBody.operations of type http.stateTransactionRequestBodyOperation")),
+    (b"[1,2]", 400, malformed(BODY + "json: cannot unmarshal array into Go value of type http.stateTransactionRequestBody")),
+    (b'{"operations":[{"operation":5,"request":{}}]}', 400, malformed(
+        BODY + "json: cannot unmarshal number into Go struct field stateTransactionRequestBodyOperation.operations.operation of type string")),
+    (b'{"metadata":{"a":1},"operations":[]}', 400, malformed(
+        BODY + "json: cannot unmarshal number into Go struct field stateTransactionRequestBody.metadata of type string")),
+    (_op("5"), 400, malformed(BODY + "'' expected a map, got 'float64'")),
+    (_op("[1]"), 400, malformed(BODY + "'' expected a map, got 'slice'")),
+    (_op('{"key":123,"value":1}'), 400, malformed(
+        BODY + "1 error(s) decoding:\n\n* 'Key' expected type 'string', got unconvertible type 'float64', value: '123'")),
+    (_op('{"key":"t","value":1,"metadata":"x"}'), 400, malformed(BODY + "1 error(s) decoding:\n\n* 'Metadata' expected a map, got 'string'")),
+    (_op('{"key":"t","value":1,"options":{"concurrency":5}}'), 400, malformed(
+        BODY + "1 error(s) decoding:\n\n* 'Options.Concurrency' expected type 'string', got unconvertible type 'float64', value: '5'")),
+    (_op('{"key":"t","value":1,"etag":5,"metadata":{"a":1}}'), 400, malformed(
+        BODY + "2 error(s) decoding:\n\n* 'ETag' expected type 'string', got unconvertible type 'float64', value: '5'\n"
+        "* 'Metadata[a]' expected type 'string', got unconvertible type 'float64', value: '1'")),
+    (b'{"operations":[{"operation":"delete","request":{"key":["a"]}}]}', 400, malformed(
+        BODY + "1 error(s) decoding:\n\n* 'Key' expected type 'string', got unconvertible type '[]interface {}', value: '[a]'")),
+    (b'{"operations":[{"operation":"delete","request":{"key":"t","etag":true}}]}', 400, malformed(
+        BODY + "1 error(s) decoding:\n\n* 'ETag' expected type 'string', got unconvertible type 'bool', value: 'true'")),
+    (b"", 400, malformed(BODY + "EOF")),
+    (b"{}", 204, None),
+    (b'{"operations":null}', 204, None),
+    (_op('{"key":"t","value":1,"etag":" 1"}'), 500, {
+        "errorCode": "ERR_STATE_TRANSACTION",
+        "message": 'error while executing state transaction: invalid etag value: strconv.Atoi: parsing " 1": invalid syntax'}),
+    (_op('{"key":"t","value":1,"metadata":{"ttlInSeconds":"x"}}'), 500, {
+        "errorCode": "ERR_STATE_TRANSACTION",
+        "message": 'error while executing state transaction: failed to parse ttl from metadata: strconv.ParseInt: parsing "x": invalid syntax'}),
+]
+
+
+@pytest.mark.parametrize("body,status,expected", TRANSACTION, ids=[repr(b[0][:40]) for b in TRANSACTION])
+def test_transaction_bodies(dapr: Dapr, body: bytes, status: int, expected: object) -> None:
+    assert post(dapr, S + "/transaction", body) == (status, expected)
+
+
+def test_transaction_does_not_check_options_or_apply_body_metadata_to_operations(dapr: Dapr) -> None:
+    """contrib's Multi skips CheckRequestOptions; daprd gives the body's metadata to Multi only."""
+    key = f"tx-{uuid.uuid4().hex[:8]}"
+    body = {"metadata": {"ttlInSeconds": "100"},
+            "operations": [{"operation": "upsert", "request": {"key": key, "value": 1, "options": {"concurrency": "sometimes"}}}]}
+    assert post(dapr, S + "/transaction", json.dumps(body).encode()) == (204, None)
+    assert dapr.redis.ttl(f"conf-app||{key}") == -1
+
+
+@pytest.mark.parametrize("route", [S, S + "/bulk", S + "/transaction"])
+def test_nesting_past_10000_levels_is_rejected(dapr: Dapr, route: str) -> None:
+    depth = 100_000
+    nested = b"[" * depth + b"]" * depth
+    body = {S: b'[{"key":"deep","value":' + nested + b"}]", S + "/bulk": b'{"keys":' + nested + b"}",
+            S + "/transaction": b'{"operations":' + nested + b"}"}[route]
+    prefix = "" if route == S else BODY
+    assert post(dapr, route, body) == (400, malformed(prefix + "invalid character '[' exceeded max depth"))
+    assert dapr.http.get("/v1.0/healthz").status_code == 204
+
+
+def test_nesting_within_10000_levels_is_stored(dapr: Dapr) -> None:
+    depth = 5000
+    key = f"deep-{uuid.uuid4().hex[:8]}"
+    assert post(dapr, S, b'[{"key":"' + key.encode() + b'","value":' + b"[" * depth + b"]" * depth + b"}]") == (204, None)
+    assert dapr.redis.hget(f"conf-app||{key}", "data") == b"[" * depth + b"]" * depth
+
+
+def test_invalid_utf16_and_utf8_become_replacement_characters(dapr: Dapr) -> None:
+    key = f"u-{uuid.uuid4().hex[:8]}"
+    body = b'[{"key":"' + key.encode() + b'\\udc80","value":"\\ud800"},{"key":"' + key.encode() + b'\xff","value":"\xfe"}]'
+    assert post(dapr, S, body) == (204, None)
+    assert dapr.redis.hget(f"conf-app||{key}\ufffd".encode(), "data") == '"\ufffd"'.encode()
+
+
+def test_bulk_get_response_is_go_encoded(dapr: Dapr) -> None:
+    key = f"h-{uuid.uuid4().hex[:6]}<&>\u2028"
+    assert post(dapr, S, json.dumps([{"key": key, "value": "<&>"}]).encode()) == (204, None)
+    r = dapr.http.post(S + "/bulk", content=json.dumps({"keys": [key]}).encode())
+    escaped = key.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028")
+    assert r.content == f'[{{"key":"{escaped}","data":"\\u003c\\u0026\\u003e","etag":"1"}}]\n'.encode()
+
+
+@pytest.mark.parametrize("path", ["/v1.0/state/statestore/"])
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_state_route_without_key(dapr: Dapr, method: str, path: str) -> None:
+    r = dapr.http.request(method, path)
+    assert (r.status_code, r.json()) == (404, {
+        "errorCode": "ERR_DIRECT_INVOKE", "message": "failed getting app id either from the URL path or the header dapr-app-id"})
+
+
+# ---- ETags: strconv.Atoi ------------------------------------------------------------------
+def _invalid_etag(text: str, why: str) -> dict[str, str]:
+    return {"errorCode": "ERR_STATE_SAVE",
+            "message": f"failed saving state in state store statestore: invalid etag value: strconv.Atoi: parsing {json.dumps(text, ensure_ascii=False)}: {why}"}
+
+
+ETAGS = [  # (etag sent against version 1, answer): Atoi's "+1" is 1; " 1", "1_0", "١" are not numbers
+    ("+1", 204, None),
+    ("-0", 204, None),  # 0: no ETag at all
+    ("", 204, None),
+    (" 1", 400, _invalid_etag(" 1", "invalid syntax")),
+    ("1 ", 400, _invalid_etag("1 ", "invalid syntax")),
+    ("1_0", 400, _invalid_etag("1_0", "invalid syntax")),
+    ("\u0661", 400, _invalid_etag("\u0661", "invalid syntax")),
+    ("0x1", 400, _invalid_etag("0x1", "invalid syntax")),
+    ("12345678901234567890123", 400, _invalid_etag("12345678901234567890123", "value out of range")),
+    ("9223372036854775808", 400, _invalid_etag("9223372036854775808", "value out of range")),
+]
+
+
+@pytest.mark.parametrize("etag,status,expected", ETAGS, ids=[repr(e[0]) for e in ETAGS])
+def test_etag_is_read_with_atoi(dapr: Dapr, etag: str, status: int, expected: object) -> None:
+    key = f"e-{uuid.uuid4().hex[:8]}"
+    assert post(dapr, S, json.dumps([{"key": key, "value": 1}]).encode()) == (204, None)
+    assert post(dapr, S, json.dumps([{"key": key, "value": 2, "etag": etag}], ensure_ascii=False).encode()) == (status, expected)
+    assert dapr.redis.hget(f"conf-app||{key}", "data") == (b"2" if status == 204 else b"1")
+
+
+@pytest.mark.parametrize("etag", ["01", "9223372036854775807"])
+def test_etag_in_range_but_different_is_a_conflict(dapr: Dapr, etag: str) -> None:
+    key = f"e-{uuid.uuid4().hex[:8]}"
+    post(dapr, S, json.dumps([{"key": key, "value": 1}, ]).encode())
+    post(dapr, S, json.dumps([{"key": key, "value": 1}, ]).encode())  # version 2: "01" reads as 1, a mismatch
+    status, body = post(dapr, S, json.dumps([{"key": key, "value": 3, "etag": etag}]).encode())
+    assert status == 409 and body["errorCode"] == "ERR_STATE_SAVE"  # type: ignore[index]
+    assert body["message"].startswith("failed saving state in state store statestore: possible etag mismatch")  # type: ignore[index]
+
+
+# ---- workflow start: instance ID --------------------------------------------------------
+WF = "/v1.0/workflows/dapr/anything/start?instanceID="
+
+
+def _bad_id(instance_id: str) -> dict[str, str]:
+    return {"errorCode": "ERR_INSTANCE_ID_INVALID",
+            "message": f"workflow instance ID '{instance_id}' is invalid: only alphanumeric and underscore characters are allowed"}
+
+
+@pytest.mark.parametrize("query,instance_id", [("a%20b", "a b"), ("a.b", "a.b"), ("a||b", "a||b"), ("a%2Fb", "a/b"), ("%E2%9C%93", "\u2713")])
+def test_workflow_start_rejects_invalid_instance_ids(dapr: Dapr, query: str, instance_id: str) -> None:
+    r = dapr.http.post(WF + query, content=b'"in"')
+    assert (r.status_code, r.json()) == (400, _bad_id(instance_id))
+
+
+@pytest.mark.parametrize("instance_id", ["x" * 65, "\u00e9" * 33])  # 66 bytes: Go counts bytes
+def test_workflow_start_rejects_long_instance_ids(dapr: Dapr, instance_id: str) -> None:
+    r = dapr.http.post(WF + instance_id, content=b'"in"')
+    assert (r.status_code, r.json()) == (400, {
+        "errorCode": "ERR_INSTANCE_ID_TOO_LONG", "message": "workflow instance ID exceeds the max length of 64 characters"})
+
+
+@pytest.mark.parametrize("prefix", ["/v1.0/workflows/other", "/v1.0-alpha1/workflows/dapr", "/v1.0-beta1/workflows/x"])
+def test_workflow_routes_take_any_component_and_version(dapr: Dapr, prefix: str) -> None:
+    r = dapr.http.get(f"{prefix}/no-such-instance-{uuid.uuid4().hex[:6]}", timeout=60)
+    assert r.status_code == 404 and r.json()["errorCode"] == "ERR_INSTANCE_ID_NOT_FOUND"
