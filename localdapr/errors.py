@@ -116,6 +116,13 @@ def not_supported(what: str) -> DaprError:
     )
 
 
+def no_api_route() -> DaprError:
+    """What daprd answers for a path under an API prefix that matches none of its routes (an
+    empty state key, an empty workflow or event name): its service-invocation fallback route
+    takes it and finds no app ID."""
+    return DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id")
+
+
 INIT_FAILURE = "INIT_COMPONENT_FAILURE"
 CREATE_FAILURE = "CREATE_COMPONENT_FAILURE"
 

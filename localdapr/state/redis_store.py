@@ -26,29 +26,23 @@ from localdapr.state.gostrconv import go_parse_int
 
 log = logging.getLogger("localdapr.state")
 
-# spec C2.2: allowed iff no version yet, empty version, version == expected, or
-# (never written with first-write and no etag expected). A non-hash value is replaced.
-SET_SCRIPT = """
-local t = redis.call("TYPE", KEYS[1])["ok"]
-if t ~= "hash" and t ~= "none" then redis.call("DEL", KEYS[1]) end
-local ver = redis.call("HGET", KEYS[1], "version")
-local fw = redis.call("HGET", KEYS[1], "first-write")
-if (not ver) or ver == "" or ver == ARGV[1] or ((not fw) and ARGV[1] == "0") then
-  redis.call("HSET", KEYS[1], "data", ARGV[2])
-  if ARGV[3] == "1" then redis.call("HSET", KEYS[1], "first-write", 0) end
-  return redis.call("HINCRBY", KEYS[1], "version", 1)
-end
-return redis.error_reply("failed to set key " .. KEYS[1])
-"""
+# components-contrib's own scripts (state/redis/redis.go setDefaultQuery / delDefaultQuery), byte
+# for byte: Redis names a failing script by its SHA and line ("Error running script (call to
+# f_d908b955...): @user_script:14: ..."), and daprd passes that text on in its 409s and 500s.
+# Set (spec C2.2): allowed iff no version yet, empty version, version == ARGV[1], or (never
+# written with first-write and no etag expected: ARGV[1] "0"); ARGV[3] "0" marks a first-write
+# (Multi passes no ARGV[3]); a non-hash value is replaced.
+SET_SCRIPT = '\n\tlocal etag = redis.pcall("HGET", KEYS[1], "version");\n\tif type(etag) == "table" then\n\t  redis.call("DEL", KEYS[1]);\n\tend;\n\tlocal fwr = redis.pcall("HGET", KEYS[1], "first-write");\n\tif not etag or type(etag)=="table" or etag == "" or etag == ARGV[1] or (not fwr and ARGV[1] == "0") then\n\t  redis.call("HSET", KEYS[1], "data", ARGV[2]);\n\t  if ARGV[3] == "0" then\n\t    redis.call("HSET", KEYS[1], "first-write", 0);\n\t  end;\n\t  return redis.call("HINCRBY", KEYS[1], "version", 1)\n\telse\n\t  return error("failed to set key " .. KEYS[1])\n\tend'
 
-# spec C4.1: delete when no version, empty, equal, or no etag given ("0").
-DELETE_SCRIPT = """
-local ok, ver = pcall(redis.call, "HGET", KEYS[1], "version")
-if (not ok) or (not ver) or ver == "" or ver == ARGV[1] or ARGV[1] == "0" then
-  return redis.call("DEL", KEYS[1])
-end
-return redis.error_reply("failed to delete " .. KEYS[1])
-"""
+# Delete (spec C4.1): when no version, empty, equal, or no etag given ("0").
+DELETE_SCRIPT = '\n\tlocal etag = redis.pcall("HGET", KEYS[1], "version");\n\tif not etag or type(etag)=="table" or etag == ARGV[1] or etag == "" or ARGV[1] == "0" then\n\t  return redis.call("DEL", KEYS[1])\n\telse\n\t  return error("failed to delete " .. KEYS[1])\n\tend'
+
+
+def _script_error(exc: rexc.ResponseError) -> str:
+    """The script error as go-redis prints it: redis-py drops the reply's "ERR " code."""
+    text = str(exc)
+    return text if text.startswith("ERR ") else "ERR " + text
+
 
 CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
 
@@ -154,13 +148,13 @@ class RedisStateStore:
         validate_options(request.concurrency, request.consistency)
         expected = _expected(request.etag, request.concurrency)
         ttl = _parse_ttl(request.metadata, self.default_ttl)
-        first_write = "1" if request.concurrency == "first-write" else "0"
+        first_write = "0" if request.concurrency == "first-write" else "1"  # contrib's firstWrite
         try:
             version = await self._set(keys=[request.key], args=[expected, request.value, first_write])
         except rexc.ResponseError as exc:
             if request.etag:
-                raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
-            raise StoreError(f"failed to set key {request.key}: {exc}") from exc
+                raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
+            raise StoreError(f"failed to set key {request.key}: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
         with _store_errors():
@@ -182,7 +176,7 @@ class RedisStateStore:
         try:
             await self._delete(keys=[request.key], args=[expected])
         except rexc.ResponseError as exc:
-            raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
+            raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
 
@@ -196,7 +190,7 @@ class RedisStateStore:
                 # contrib's Multi neither checks the options (CheckRequestOptions) nor does first-write.
                 ttl = _parse_ttl(req.metadata, self.default_ttl)
                 expected = _expected(req.etag, req.concurrency)
-                pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value, "0")
+                pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value)
                 if ttl is not None:
                     if ttl > 0:
                         pipe.expire(req.key, ttl)
@@ -209,6 +203,8 @@ class RedisStateStore:
         with _store_errors():
             results = await pipe.execute(raise_on_error=False)
         for result in results:
+            if isinstance(result, rexc.ResponseError):
+                raise StoreError(_script_error(result))
             if isinstance(result, Exception):
                 raise StoreError(str(result))
 

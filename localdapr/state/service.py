@@ -104,11 +104,17 @@ async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> No
     for err in errors:
         if not isinstance(err, StoreError):
             raise err
-    if len(errors) == 1 or all(isinstance(e, ETagMismatch) for e in errors):
+    if len(items) == 1:
         raise _save_error(store_name, errors[0])  # type: ignore[arg-type]
-    invalid = next((e for e in errors if isinstance(e, ETagInvalid)), None)
-    combined = StoreError("; ".join(str(e) for e in errors))
-    raise _save_error(store_name, invalid or combined)  # type: ignore[arg-type]
+    # Several items: daprd's BulkSet joins the failed items' errors (errors.Join, one per line);
+    # when every failure is an ETag error the whole is one ETag error again (ETagInvalid if any
+    # is), so its prefix appears twice (pkg/components/state/bulk.go).
+    joined = "\n".join(str(e) for e in errors)
+    if all(isinstance(e, (ETagMismatch, ETagInvalid)) for e in errors):
+        if any(isinstance(e, ETagInvalid) for e in errors):
+            raise _save_error(store_name, ETagInvalid("invalid etag value: " + joined))
+        raise _save_error(store_name, ETagMismatch("possible etag mismatch. error from state store: " + joined))
+    raise _save_error(store_name, StoreError(joined))
 
 
 async def delete(runtime: Runtime, store_name: str, key: str, request: DeleteRequest) -> None:
@@ -129,8 +135,14 @@ async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRe
     results = await asyncio.gather(*(store.delete(r) for r in requests), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        code, status = (grpc.StatusCode.ABORTED, 409) if all(isinstance(e, ETagMismatch) for e in errors) else (grpc.StatusCode.INTERNAL, 500)
-        raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {errors[0]}", store_name)
+        # As save: one request alone keeps its error; several are joined, an all-ETag failure
+        # being one ETag mismatch again (pkg/components/state/bulk.go).
+        mismatch = all(isinstance(e, ETagMismatch) for e in errors)
+        text = str(errors[0]) if len(requests) == 1 else "\n".join(str(e) for e in errors)
+        if mismatch and len(requests) > 1:
+            text = "possible etag mismatch. error from state store: " + text
+        code, status = (grpc.StatusCode.ABORTED, 409) if mismatch else (grpc.StatusCode.INTERNAL, 500)
+        raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {text}", store_name)
 
 
 async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str]) -> None:

@@ -245,3 +245,32 @@ def test_workflow_start_rejects_long_instance_ids(dapr: Dapr, instance_id: str) 
 def test_workflow_routes_take_any_component_and_version(dapr: Dapr, prefix: str) -> None:
     r = dapr.http.get(f"{prefix}/no-such-instance-{uuid.uuid4().hex[:6]}", timeout=60)
     assert r.status_code == 404 and r.json()["errorCode"] == "ERR_INSTANCE_ID_NOT_FOUND"
+
+
+# ---- store errors: contrib's Lua scripts, so Redis names them as it does for daprd --------
+SET_FAILED = "ERR Error running script (call to f_d908b9553add63a82e03589b5c6d01a7654ef0f2): @user_script:14: user_script:14: failed to set key conf-app||{k}"
+DELETE_FAILED = "ERR Error running script (call to f_2446db0de2c963f100727b388f03ead01d18c265): @user_script:6: user_script:6: failed to delete conf-app||{k}"
+MISMATCH = "possible etag mismatch. error from state store: "
+
+
+def test_store_error_texts(dapr: Dapr) -> None:
+    key, other = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
+    assert post(dapr, S, json.dumps([{"key": key, "value": 1}]).encode()) == (204, None)
+    save = "failed saving state in state store statestore: "
+    assert post(dapr, S, json.dumps([{"key": key, "value": 2, "etag": "5"}]).encode()) == (
+        409, {"errorCode": "ERR_STATE_SAVE", "message": save + MISMATCH + SET_FAILED.format(k=key)})
+    # Two items, one failing: the bulk path wraps the joined errors in one more ETag error.
+    assert post(dapr, S, json.dumps([{"key": key, "value": 2, "etag": "5"}, {"key": other, "value": 1}]).encode()) == (
+        409, {"errorCode": "ERR_STATE_SAVE", "message": save + MISMATCH + MISMATCH + SET_FAILED.format(k=key)})
+    r = dapr.http.delete(f"{S}/{key}", headers={"If-Match": "5"})
+    assert (r.status_code, r.json()) == (409, {"errorCode": "ERR_STATE_DELETE",
+                                               "message": f"failed deleting state with key {key}: " + MISMATCH + DELETE_FAILED.format(k=key)})
+    for op, failed in (("upsert", SET_FAILED), ("delete", DELETE_FAILED)):
+        body = {"operations": [{"operation": op, "request": {"key": key, "value": 1, "etag": "5"}}]}
+        assert post(dapr, S + "/transaction", json.dumps(body).encode()) == (
+            500, {"errorCode": "ERR_STATE_TRANSACTION", "message": "error while executing state transaction: " + failed.format(k=key)})
+    first = [{"key": other + "f", "value": 1, "options": {"concurrency": "first-write"}}]
+    assert post(dapr, S, json.dumps(first).encode()) == (204, None)
+    assert post(dapr, S, json.dumps(first).encode()) == (500, {"errorCode": "ERR_STATE_SAVE", "message": (
+        save + f"failed to set key conf-app||{other}f: " + SET_FAILED.format(k=other + "f"))})
+    assert dapr.redis.hget(f"conf-app||{key}", "data") == b"1"

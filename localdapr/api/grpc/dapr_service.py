@@ -12,7 +12,8 @@ from localdapr.api.grpc.metadata import MetadataApi
 from localdapr.api.grpc.pubsub import PubSubApi
 from localdapr.api.grpc.secrets import SecretsApi
 from localdapr.api.grpc.state import StateApi
+from localdapr.api.grpc.workflow import WorkflowApi
 
 
-class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, UnsupportedDapr):
+class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, WorkflowApi, UnsupportedDapr):
     """All Dapr RPCs the local sidecar serves."""

@@ -9,7 +9,7 @@ import grpc
 from fastapi import APIRouter, Request, Response
 
 from localdapr.api.http import gojson
-from localdapr.errors import DaprError
+from localdapr.errors import DaprError, no_api_route
 from localdapr.state import service
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
 from localdapr.state.encoding import encode_json
@@ -88,16 +88,10 @@ def go_encoder_response(doc: Any) -> Response:
     return Response(content=(text + "\n").encode(), media_type="application/json")
 
 
-def _no_key() -> DaprError:
-    """``/v1.0/state/<store>/`` (no key) matches no state route in daprd: its service-invocation
-    fallback answers."""
-    return DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id")
-
-
 @router.get("/v1.0/state/{store}/{key:path}")
 async def get_state(store: str, key: str, request: Request) -> Response:
     if not key:
-        raise _no_key()
+        raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
     resp = await service.get(request.app.state.runtime, store, key, query_metadata(request))
     if resp.data is None:
         return Response(status_code=204)
@@ -172,7 +166,7 @@ async def save_state(store: str, request: Request) -> Response:
 @router.delete("/v1.0/state/{store}/{key:path}")
 async def delete_state(store: str, key: str, request: Request) -> Response:
     if not key:
-        raise _no_key()
+        raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
     etag = request.headers.get("If-Match") or None
     req = DeleteRequest(key, etag, query_metadata(request), request.query_params.get("concurrency", ""), request.query_params.get("consistency", ""))
     await service.delete(request.app.state.runtime, store, key, req)
