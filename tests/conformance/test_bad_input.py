@@ -173,12 +173,43 @@ def test_bulk_get_response_is_go_encoded(dapr: Dapr) -> None:
     assert r.content == f'[{{"key":"{escaped}","data":"\\u003c\\u0026\\u003e","etag":"1"}}]\n'.encode()
 
 
-@pytest.mark.parametrize("path", ["/v1.0/state/statestore/"])
-@pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_state_route_without_key(dapr: Dapr, method: str, path: str) -> None:
-    r = dapr.http.request(method, path)
-    assert (r.status_code, r.json()) == (404, {
-        "errorCode": "ERR_DIRECT_INVOKE", "message": "failed getting app id either from the URL path or the header dapr-app-id"})
+NO_ROUTE = {"errorCode": "ERR_DIRECT_INVOKE", "message": "failed getting app id either from the URL path or the header dapr-app-id"}
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", S + "/"), ("DELETE", S + "/"), ("GET", S), ("DELETE", S), ("PATCH", S), ("POST", S + "/k"), ("PUT", S + "/k"),
+    ("PATCH", S + "/k"), ("GET", "/v1.0/state"), ("POST", "/v1.0/workflows/dapr//start"), ("POST", "/v1.0/workflows/dapr/i/raiseEvent/"),
+    ("POST", "/v1.0/workflows/dapr/i/terminate/extra"), ("GET", "/v1.0/workflows/dapr/i/purge"), ("PUT", "/v1.0/workflows/dapr/w/start"),
+    ("DELETE", "/v1.0-beta1/workflows/dapr/i"),
+])
+def test_paths_that_match_no_route(dapr: Dapr, method: str, path: str) -> None:
+    """Under the state and workflow prefixes, what matches no daprd route reaches its
+    service-invocation fallback."""
+    r = dapr.http.request(method, path, content=b"[]" if method in ("POST", "PUT", "PATCH") else None)
+    assert (r.status_code, r.json()) == (404, NO_ROUTE)
+
+
+def _illegal(field: str | None) -> dict[str, object]:
+    text = "api error: code = InvalidArgument desc = input key/keyPrefix 'a||b' can't contain '||'"
+    violation = {"description": text} if field is None else {"field": field, "description": text}
+    return {"errorCode": "ERR_MALFORMED_REQUEST", "message": text, "details": [
+        {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": [violation]},
+        {"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resource_type": "state", "resource_name": "statestore", "owner": "", "description": ""},
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_ILLEGAL_KEY", "domain": "dapr.io", "metadata": None},
+    ]}
+
+
+@pytest.mark.parametrize("method,path,body,field", [
+    ("GET", S + "/a%7C%7Cb", None, "a||b"), ("DELETE", S + "/a%7C%7Cb", None, "a||b"),
+    ("POST", S, b'[{"key":"a||b","value":1},{"value":2}]', "a||b"),  # checked in order: before the missing key
+    ("POST", S + "/bulk", b'{"keys":["ok","a||b"]}', "a||b"),
+    ("POST", S + "/transaction", b'{"operations":[{"operation":"upsert","request":{"key":"a||b"}},{"operation":"delete","request":5}]}', None),
+])
+def test_key_with_separator_over_http(dapr: Dapr, method: str, path: str, body: bytes | None, field: str | None) -> None:
+    """daprd's HTTP handlers wrap the key error once more ("api error: ..."); a transaction names
+    no field (the key was already cleared). Details in dapr/kit's order, nil metadata as null."""
+    r = dapr.http.request(method, path, content=body)
+    assert (r.status_code, r.json()) == (400, _illegal(field))
 
 
 # ---- ETags: strconv.Atoi ------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
-from typing import Any
+from typing import Any, Iterator
 
 import grpc
 from fastapi import APIRouter, Request, Response
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from localdapr.api.http import gojson
 from localdapr.errors import DaprError, no_api_route
 from localdapr.state import service
+from localdapr.state.keys import ILLEGAL_KEY
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
 from localdapr.state.encoding import encode_json
 
@@ -63,6 +66,21 @@ async def _decode(request: Request, target: gojson.GoType, prefix: str = "") -> 
         raise malformed(prefix + str(exc)) from exc
 
 
+@contextlib.contextmanager
+def http_key_errors(field: str | None = None) -> Iterator[None]:
+    """A key with '||' as daprd's HTTP handlers answer it: they wrap the state loader's
+    InvalidKeyName error in a second one, so its text gains "api error: code = InvalidArgument
+    desc = "; ``field`` replaces the violation's field (a transaction names the already
+    cleared key: "")."""
+    try:
+        yield
+    except DaprError as err:
+        if err.reason != ILLEGAL_KEY or err.bad_request is None:
+            raise
+        text = f"api error: code = InvalidArgument desc = {err.message}"
+        raise dataclasses.replace(err, message=text, bad_request=(err.bad_request[0] if field is None else field, text)) from err
+
+
 def _set_request(item: dict[str, Any], extra: dict[str, str]) -> SetRequest:
     """A decoded state.SetRequest (Go field names) as the store's SetRequest; ``extra`` (the
     ``metadata.*`` query parameters) wins over the item's metadata, as daprd's maps.Copy."""
@@ -92,7 +110,8 @@ def go_encoder_response(doc: Any) -> Response:
 async def get_state(store: str, key: str, request: Request) -> Response:
     if not key:
         raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
-    resp = await service.get(request.app.state.runtime, store, key, query_metadata(request))
+    with http_key_errors():
+        resp = await service.get(request.app.state.runtime, store, key, query_metadata(request))
     if resp.data is None:
         return Response(status_code=204)
     headers = {"ETag": resp.etag} if resp.etag else {}
@@ -104,7 +123,8 @@ async def bulk_get(store: str, request: Request) -> Response:
     service.get_store(request.app.state.runtime, store)  # daprd looks the store up before reading the body
     body = await _decode(request, BULK_GET, MALFORMED_BODY)
     user_keys = list(body["Keys"] or [])
-    items = await service.bulk_get(request.app.state.runtime, store, user_keys, {**(body["Metadata"] or {}), **query_metadata(request)})
+    with http_key_errors():
+        items = await service.bulk_get(request.app.state.runtime, store, user_keys, {**(body["Metadata"] or {}), **query_metadata(request)})
     out = []
     for item in items:
         entry: dict[str, Any] = {"key": item.key}
@@ -128,6 +148,7 @@ async def transaction(store: str, request: Request) -> Response:
         return Response(status_code=204)
     ops: list[TransactionOperation] = []
     extra = query_metadata(request)
+    runtime = request.app.state.runtime
     for op in body["Operations"]:
         kind = op["Operation"]
         if kind not in ("upsert", "delete"):
@@ -136,6 +157,8 @@ async def transaction(store: str, request: Request) -> Response:
             req = gojson.mapstructure_decode(op["Request"], SET_REQUEST if kind == "upsert" else DELETE_REQUEST)
         except gojson.GoJSONError as exc:
             raise malformed(MALFORMED_BODY + str(exc)) from exc
+        with http_key_errors(field=""):  # checked per operation, in order, as daprd does
+            service.store_key(runtime, service.get_store(runtime, store), req["Key"])
         if kind == "upsert":
             ops.append(TransactionOperation("upsert", _set_request(req, extra)))
         else:
@@ -157,7 +180,8 @@ async def save_state(store: str, request: Request) -> Response:
     for item in body:  # in order, as daprd: a missing key or a key with '||', whichever comes first
         if not item["Key"]:
             raise malformed('"key" is a required field')
-        service.store_key(runtime, service.get_store(runtime, store), item["Key"])
+        with http_key_errors():
+            service.store_key(runtime, service.get_store(runtime, store), item["Key"])
     items = [_set_request(item, extra) for item in body]
     await service.save(request.app.state.runtime, store, items)
     return Response(status_code=204)
@@ -169,5 +193,14 @@ async def delete_state(store: str, key: str, request: Request) -> Response:
         raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
     etag = request.headers.get("If-Match") or None
     req = DeleteRequest(key, etag, query_metadata(request), request.query_params.get("concurrency", ""), request.query_params.get("consistency", ""))
-    await service.delete(request.app.state.runtime, store, key, req)
+    with http_key_errors():
+        await service.delete(request.app.state.runtime, store, key, req)
     return Response(status_code=204)
+
+
+# Last, so every route above wins: any other method or path under /v1.0/state matches no daprd
+# state route, and daprd's service-invocation fallback answers it.
+@router.api_route("/v1.0/state", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+@router.api_route("/v1.0/state/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+async def no_state_route(request: Request) -> Response:
+    raise no_api_route()

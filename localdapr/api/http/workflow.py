@@ -69,13 +69,12 @@ async def purge(component: str, instance_id: str, request: Request) -> Response:
 
 
 async def no_route(request: Request) -> Response:
-    """An empty workflow or event name matches no daprd workflow route."""
+    """A path that matches no daprd workflow route (an empty workflow or event name, another
+    method): daprd's service-invocation fallback answers."""
     raise no_api_route()
 
 
 _ROUTES = [
-    ("//start", no_route, "POST"),
-    ("/{instance_id}/raiseEvent/", no_route, "POST"),
     ("/{name}/start", start, "POST"),
     ("/{instance_id}", get, "GET"),
     ("/{instance_id}/raiseEvent/{event_name}", raise_event, "POST"),
@@ -87,3 +86,8 @@ _ROUTES = [
 for _prefix in PREFIXES:
     for _path, _handler, _method in _ROUTES:
         router.add_api_route(_prefix + _path, _handler, methods=[_method])
+
+# Last: any other method or path under a workflow prefix matches no daprd route (its
+# service-invocation fallback answers).
+for _version in ("v1.0", "v1.0-beta1", "v1.0-alpha1"):
+    router.add_api_route(f"/{_version}/workflows/{{rest:path}}", no_route, methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
