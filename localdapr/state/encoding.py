@@ -18,9 +18,13 @@ def encode_json(value: Any) -> bytes:
 
 
 def grpc_value(raw: bytes, metadata: dict[str, str]) -> bytes:
+    """A gRPC SaveState value: with ``contentType: application/json`` daprd json.Unmarshals it
+    (a value that is not JSON fails the call with Go's text, raised here as GoJSONError) and
+    the store re-encodes it; otherwise the bytes are stored as they are."""
     if metadata.get("contentType") == "application/json":
-        try:
-            return encode_json(json.loads(raw))
-        except ValueError:
-            return raw
+        from localdapr.api.http.gojson import deep_values, unmarshal_any  # noqa: PLC0415 - keeps state/ free of the API package at import
+
+        value = unmarshal_any(raw)
+        with deep_values():
+            return encode_json(value)
     return raw

@@ -48,6 +48,10 @@ def _basic(code: grpc.StatusCode, status: int, tag: str, message: str, store: st
     return DaprError(code, status, tag, message, reason=tag, resource=("state", store), http_plain=True)
 
 
+def empty_key_error(store_name: str) -> DaprError:
+    return _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", "state key cannot be empty", store_name)
+
+
 @dataclass
 class BulkItem:
     key: str
@@ -93,7 +97,7 @@ async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> No
     store = get_store(runtime, store_name)
     for item in items:
         if not item.key:
-            raise _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", "state key cannot be empty", store_name)
+            raise empty_key_error(store_name)
         item.key = store_key(runtime, store, item.key)
     if not items:
         return

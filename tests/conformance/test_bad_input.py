@@ -305,3 +305,54 @@ def test_store_error_texts(dapr: Dapr) -> None:
     assert post(dapr, S, json.dumps(first).encode()) == (500, {"errorCode": "ERR_STATE_SAVE", "message": (
         save + f"failed to set key conf-app||{other}f: " + SET_FAILED.format(k=other + "f"))})
     assert dapr.redis.hget(f"conf-app||{key}", "data") == b"1"
+
+
+# ---- gRPC SaveState: JSON values and the order of checks -----------------------------------
+def _grpc_save(dapr: Dapr, *items: tuple[str, bytes, dict[str, str], str | None]) -> tuple[object, str]:
+    import grpc
+    from dapr.proto.common.v1 import common_pb2
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
+
+    states = [common_pb2.StateItem(key=key, value=value, metadata=meta, etag=common_pb2.Etag(value=etag) if etag is not None else None)
+              for key, value, meta, etag in items]
+    with grpc.insecure_channel(f"127.0.0.1:{dapr.sidecar.grpc_port}") as channel:
+        try:
+            dapr_pb2_grpc.DaprStub(channel).SaveState(state_pb2.SaveStateRequest(store_name="statestore", states=states), timeout=30)
+        except grpc.RpcError as err:
+            return err.code(), err.details()
+    return grpc.StatusCode.OK, ""
+
+
+JSON_META = {"contentType": "application/json"}
+
+
+@pytest.mark.parametrize("value,message", [
+    (b"x", "invalid character 'x' looking for beginning of value"),
+    (b"1 2", "invalid character '2' after top-level value"),
+    (b"", "unexpected end of JSON input"),
+    (b'{"a":', "unexpected end of JSON input"),
+    (b"[1e999]", "json: cannot unmarshal number 1e999 into Go value of type float64"),
+])
+def test_grpc_json_value_that_is_not_json(dapr: Dapr, value: bytes, message: str) -> None:
+    """daprd json.Unmarshals a contentType=application/json value and returns its error bare
+    (gRPC UNKNOWN); no item of the request is written."""
+    import grpc
+
+    good = f"g-{uuid.uuid4().hex[:8]}"
+    assert _grpc_save(dapr, (good, b"1", {}, None), ("bad", value, JSON_META, None)) == (grpc.StatusCode.UNKNOWN, message)
+    assert dapr.redis.exists(f"conf-app||{good}") == 0
+
+
+def test_grpc_save_checks_items_in_order(dapr: Dapr) -> None:
+    import grpc
+
+    assert _grpc_save(dapr, ("k", b"x", JSON_META, None), ("", b"1", {}, None)) == (
+        grpc.StatusCode.UNKNOWN, "invalid character 'x' looking for beginning of value")
+    assert _grpc_save(dapr, ("", b"1", {}, None), ("k", b"x", JSON_META, None)) == (grpc.StatusCode.INVALID_ARGUMENT, "state key cannot be empty")
+    assert _grpc_save(dapr, ("a||b", b"1", {}, None), ("", b"1", {}, None)) == (
+        grpc.StatusCode.INVALID_ARGUMENT, "input key/keyPrefix 'a||b' can't contain '||'")
+    key = f"j-{uuid.uuid4().hex[:8]}"
+    assert _grpc_save(dapr, (key, b' {"b": [1, "\\udc80"]} ', JSON_META, None)) == (grpc.StatusCode.OK, "")
+    assert json.loads(dapr.redis.hget(f"conf-app||{key}", "data")) == {"b": [1, "\ufffd"]}
+    assert _grpc_save(dapr, (key, b"2", {}, " 1")) == (
+        grpc.StatusCode.INVALID_ARGUMENT, 'failed saving state in state store statestore: invalid etag value: strconv.Atoi: parsing " 1": invalid syntax')

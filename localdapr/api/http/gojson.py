@@ -606,3 +606,19 @@ def _ms_value(name: str, item: Any, target: GoType, errors: list[str], current: 
         return _ms_struct(name, item, target, errors)
     raise AssertionError(f"mapstructure target kind {kind} not modelled")
 
+
+
+def unmarshal_any(raw: bytes) -> Any:
+    """``json.Unmarshal(raw, &v)`` with ``v any``: unlike the Decoder the whole input must be one
+    value (``invalid character 'x' after top-level value``), and running out of input is
+    ``unexpected end of JSON input``. Numbers become Python int/float as in decode_body."""
+    try:
+        end = scan_value(raw)
+    except GoJSONError as exc:
+        if str(exc) in ("EOF", "unexpected EOF"):
+            raise GoJSONError("unexpected end of JSON input") from None
+        raise
+    rest = raw[end:].lstrip(_SPACE)
+    if rest:
+        raise _error(rest[0], "after top-level value")
+    return decode_body(raw, ANY)
