@@ -180,13 +180,30 @@ NO_ROUTE = {"errorCode": "ERR_DIRECT_INVOKE", "message": "failed getting app id 
     ("GET", S + "/"), ("DELETE", S + "/"), ("GET", S), ("DELETE", S), ("PATCH", S), ("POST", S + "/k"), ("PUT", S + "/k"),
     ("PATCH", S + "/k"), ("GET", "/v1.0/state"), ("POST", "/v1.0/workflows/dapr//start"), ("POST", "/v1.0/workflows/dapr/i/raiseEvent/"),
     ("POST", "/v1.0/workflows/dapr/i/terminate/extra"), ("GET", "/v1.0/workflows/dapr/i/purge"), ("PUT", "/v1.0/workflows/dapr/w/start"),
-    ("DELETE", "/v1.0-beta1/workflows/dapr/i"),
+    ("DELETE", "/v1.0-beta1/workflows/dapr/i"), ("GET", S + "/a/b"), ("DELETE", S + "/a/b"), ("POST", "/v1.0/workflows/dapr/a%2Fterminate"),
 ])
 def test_paths_that_match_no_route(dapr: Dapr, method: str, path: str) -> None:
     """Under the state and workflow prefixes, what matches no daprd route reaches its
     service-invocation fallback."""
     r = dapr.http.request(method, path, content=b"[]" if method in ("POST", "PUT", "PATCH") else None)
     assert (r.status_code, r.json()) == (404, NO_ROUTE)
+
+
+def test_path_segments_are_routed_raw(dapr: Dapr) -> None:
+    """daprd's router splits the escaped path: ``%2F`` stays inside one segment (decoded in the
+    parameter), a literal '/' makes another segment (see test_paths_that_match_no_route)."""
+    key = f"s/{uuid.uuid4().hex[:6]}"
+    assert post(dapr, S, json.dumps([{"key": key, "value": 1}]).encode()) == (204, None)
+    quoted = key.replace("/", "%2F")
+    r = dapr.http.get(f"{S}/{quoted}")
+    assert (r.status_code, r.content) == (200, b"1")
+    r = dapr.http.get(f"/v1.0/state/state%2Fstore/{quoted}")
+    assert (r.status_code, r.json()["message"]) == (400, "state store state/store is not found")
+    r = dapr.http.get("/v1.0/workflows/dapr/x%2Fpurge", timeout=60)
+    assert (r.status_code, r.json()) == (404, {
+        "errorCode": "ERR_INSTANCE_ID_NOT_FOUND", "message": "unable to find workflow with the provided instance ID: x/purge"})
+    assert dapr.http.delete(f"{S}/{quoted}").status_code == 204
+    assert dapr.redis.exists(f"conf-app||{key}") == 0
 
 
 def _illegal(field: str | None) -> dict[str, object]:

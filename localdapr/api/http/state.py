@@ -11,13 +11,14 @@ import grpc
 from fastapi import APIRouter, Request, Response
 
 from localdapr.api.http import gojson
+from localdapr.api.http.routing import RawSegmentRoute
 from localdapr.errors import DaprError, no_api_route
 from localdapr.state import service
 from localdapr.state.keys import ILLEGAL_KEY
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
 from localdapr.state.encoding import encode_json
 
-router = APIRouter()
+router = APIRouter(route_class=RawSegmentRoute)
 MALFORMED_BODY = "failed deserializing HTTP body: "  # daprd's messages.ErrMalformedRequest
 
 
@@ -106,10 +107,8 @@ def go_encoder_response(doc: Any) -> Response:
     return Response(content=(text + "\n").encode(), media_type="application/json")
 
 
-@router.get("/v1.0/state/{store}/{key:path}")
+@router.get("/v1.0/state/{store}/{key}")
 async def get_state(store: str, key: str, request: Request) -> Response:
-    if not key:
-        raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
     with http_key_errors():
         resp = await service.get(request.app.state.runtime, store, key, query_metadata(request))
     if resp.data is None:
@@ -187,10 +186,8 @@ async def save_state(store: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.delete("/v1.0/state/{store}/{key:path}")
+@router.delete("/v1.0/state/{store}/{key}")
 async def delete_state(store: str, key: str, request: Request) -> Response:
-    if not key:
-        raise no_api_route()  # /v1.0/state/<store>/ is no state route in daprd
     etag = request.headers.get("If-Match") or None
     req = DeleteRequest(key, etag, query_metadata(request), request.query_params.get("concurrency", ""), request.query_params.get("consistency", ""))
     with http_key_errors():

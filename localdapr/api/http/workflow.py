@@ -7,10 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from localdapr.api.http.routing import RawSegmentRoute
 from localdapr.errors import no_api_route
 from localdapr.workflow.universal import UniversalWorkflowApi, not_found
 
-router = APIRouter()
+router = APIRouter(route_class=RawSegmentRoute)
 # daprd serves every API version and takes any workflow component name (its universal API ignores it).
 PREFIXES = ("/v1.0/workflows/{component}", "/v1.0-beta1/workflows/{component}", "/v1.0-alpha1/workflows/{component}")
 
