@@ -43,9 +43,9 @@ def store_key(runtime: Runtime, store: RedisStateStore, key: str) -> str:
 
 
 def _basic(code: grpc.StatusCode, status: int, tag: str, message: str, store: str) -> DaprError:
-    """daprd's gRPC apierrors.Basic (ErrorInfo + ResourceInfo); its HTTP handlers send the same
-    code and text without details (messages.NewAPIErrorHTTP)."""
-    return DaprError(code, status, tag, message, reason=tag, resource=("state", store), http_plain=True)
+    """daprd's gRPC apierrors.Basic (one ErrorInfo whose reason is the error code); its HTTP
+    handlers send the same code and text without details (messages.NewAPIErrorHTTP)."""
+    return DaprError(code, status, tag, message, reason=tag, http_plain=True)
 
 
 def empty_key_error(store_name: str) -> DaprError:
@@ -152,14 +152,13 @@ async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRe
 async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str]) -> None:
     store = get_store(runtime, store_name)
     for op in operations:
-        if op.operation not in ("upsert", "delete"):
-            raise DaprError(
-                grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
-                f"operation type {op.operation} not supported",
-            )
-        # daprd hands ``metadata`` to the store's Multi only: an operation keeps its own (plus, over
+        # daprd's gRPC order: the key first, then the operation type (HTTP checks both itself).
+        # It hands ``metadata`` to the store's Multi only: an operation keeps its own (plus, over
         # HTTP, the query's metadata.*, merged by the HTTP layer).
         op.request.key = store_key(runtime, store, op.request.key)
+        if op.operation not in ("upsert", "delete"):
+            raise _basic(grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
+                         f"operation type {op.operation} not supported", store_name)
     if not operations:
         return
     try:

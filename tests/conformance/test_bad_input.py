@@ -373,3 +373,54 @@ def test_grpc_save_checks_items_in_order(dapr: Dapr) -> None:
     assert json.loads(dapr.redis.hget(f"conf-app||{key}", "data")) == {"b": [1, "\ufffd"]}
     assert _grpc_save(dapr, (key, b"2", {}, " 1")) == (
         grpc.StatusCode.INVALID_ARGUMENT, 'failed saving state in state store statestore: invalid etag value: strconv.Atoi: parsing " 1": invalid syntax')
+
+
+def _details(err) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    out: list[tuple[str, ...]] = []
+    for detail in rpc_status.from_call(err).details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.ResourceInfo, error_details_pb2.BadRequest):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                out.append((kind.__name__, getattr(message, "reason", "") or getattr(message, "resource_name", "")))
+    return out
+
+
+def test_grpc_state_errors_carry_daprds_details(dapr: Dapr) -> None:
+    """apierrors.Basic is one ErrorInfo (reason = the error code), no ResourceInfo; a key with
+    '||' is checked before a transaction's operation type and carries the InvalidKeyName details."""
+    import grpc
+    from dapr.proto.common.v1 import common_pb2
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
+
+    key = f"d-{uuid.uuid4().hex[:8]}"
+    etag = common_pb2.Etag(value="9")
+    with grpc.insecure_channel(f"127.0.0.1:{dapr.sidecar.grpc_port}") as channel:
+        stub = dapr_pb2_grpc.DaprStub(channel)
+        stub.SaveState(state_pb2.SaveStateRequest(store_name="statestore", states=[common_pb2.StateItem(key=key, value=b"1")]))
+
+        def tx(op: str, item_key: str) -> state_pb2.ExecuteStateTransactionRequest:
+            return state_pb2.ExecuteStateTransactionRequest(storeName="statestore", operations=[
+                state_pb2.TransactionalStateOperation(operationType=op, request=common_pb2.StateItem(key=item_key))])
+
+        calls = [
+            (lambda: stub.SaveState(state_pb2.SaveStateRequest(store_name="statestore", states=[common_pb2.StateItem(key=key, value=b"2", etag=etag)])),
+             grpc.StatusCode.ABORTED, [("ErrorInfo", "ERR_STATE_SAVE")]),
+            (lambda: stub.SaveState(state_pb2.SaveStateRequest(store_name="statestore", states=[common_pb2.StateItem(key="", value=b"2")])),
+             grpc.StatusCode.INVALID_ARGUMENT, [("ErrorInfo", "ERR_STATE_SAVE")]),
+            (lambda: stub.DeleteState(state_pb2.DeleteStateRequest(store_name="statestore", key=key, etag=etag)),
+             grpc.StatusCode.ABORTED, [("ErrorInfo", "ERR_STATE_DELETE")]),
+            (lambda: stub.DeleteBulkState(state_pb2.DeleteBulkStateRequest(store_name="statestore", states=[common_pb2.StateItem(key=key, etag=etag)])),
+             grpc.StatusCode.ABORTED, [("ErrorInfo", "ERR_STATE_BULK_DELETE")]),
+            (lambda: stub.ExecuteStateTransaction(tx("merge", "x")), grpc.StatusCode.UNIMPLEMENTED, [("ErrorInfo", "ERR_NOT_SUPPORTED_STATE_OPERATION")]),
+            (lambda: stub.ExecuteStateTransaction(tx("merge", "a||b")), grpc.StatusCode.INVALID_ARGUMENT,
+             [("BadRequest", ""), ("ResourceInfo", "statestore"), ("ErrorInfo", "DAPR_STATE_ILLEGAL_KEY")]),
+        ]
+        for call, code, details in calls:
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert (err.value.code(), _details(err.value)) == (code, details)
+    assert dapr.redis.hget(f"conf-app||{key}", "data") == b"1"
