@@ -469,7 +469,7 @@ def _decode(value: Any, target: GoType, ctx: _Ctx, current: Any) -> Any:
         return current
     if kind == "int":
         if isinstance(value, Num):
-            if re.fullmatch(r"-?\d+", value) and -(2**63) <= int(value) < 2**63:
+            if re.fullmatch(r"-?[0-9]{1,19}", value) and -(2**63) <= int(value) < 2**63:
                 return int(value)
             ctx.save(f"number {value}", target)
             return current
