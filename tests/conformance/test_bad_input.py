@@ -427,3 +427,23 @@ def test_grpc_state_errors_carry_daprds_details(dapr: Dapr) -> None:
                 call()
             assert (err.value.code(), _details(err.value)) == (code, details)
     assert dapr.redis.hget(f"conf-app||{key}", "data") == b"1"
+
+
+SET_JSON_FAILED = ("ERR Error running script (call to f_c5d8cabb8162d7f0980fe627a55d83f54c800e66): @user_script:4: @user_script: 4: "
+                   "Unknown Redis command called from Lua script")
+DELETE_JSON_FAILED = ("ERR Error running script (call to f_a158ecb7b5f4706cf797f7fc9e58b698645915b0): @user_script:4: @user_script: 4: "
+                      "Unknown Redis command called from Lua script")
+
+
+@pytest.mark.parametrize("op,failed", [("upsert", SET_JSON_FAILED), ("delete", DELETE_JSON_FAILED)])
+def test_transaction_with_json_content_type_needs_redisjson(dapr: Dapr, op: str, failed: str) -> None:
+    """contrib's Multi takes an operation's ``contentType: application/json`` as "store a RedisJSON
+    document" without checking the server has RedisJSON (Set checks): on plain Redis it fails."""
+    key = f"rj-{uuid.uuid4().hex[:8]}"
+    body = {"operations": [{"operation": op, "request": {"key": key, "value": {"a": 1}}}]}
+    assert post(dapr, S + "/transaction?metadata.contentType=application/json", json.dumps(body).encode()) == (
+        500, {"errorCode": "ERR_STATE_TRANSACTION", "message": "error while executing state transaction: " + failed})
+    body["operations"][0]["request"]["metadata"] = {"contentType": "application/json"}  # type: ignore[index]
+    assert post(dapr, S + "/transaction", json.dumps(body).encode())[0] == 500
+    assert post(dapr, S, json.dumps([{"key": key, "value": {"a": 1}, "metadata": {"contentType": "application/json"}}]).encode()) == (204, None)
+    assert dapr.redis.hget(f"conf-app||{key}", "data") == b'{"a":1}'
