@@ -37,6 +37,8 @@ class DaprError(Exception):
     # daprd's HTTP handler answers this one with messages.NewAPIErrorHTTP: errorCode and message
     # only, while its gRPC side (apierrors.Basic) carries the rich details.
     http_plain: bool = False
+    # When daprd's HTTP handler words the same failure differently from its gRPC one.
+    http_message: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -49,7 +51,7 @@ class DaprError(Exception):
         """daprd's JSON error. With a field violation the details come as dapr/kit's error
         builder adds them (BadRequest, ResourceInfo, ErrorInfo: InvalidKeyName), its nil
         metadata map printed as ``null`` and an empty field left out."""
-        body: dict[str, Any] = {"errorCode": self.error_code, "message": self.message}
+        body: dict[str, Any] = {"errorCode": self.error_code, "message": self.http_message if self.http_message is not None else self.message}
         if not self.reason or self.http_plain:
             return body
         metadata = dict(self.http_metadata if self.http_metadata is not None else self.metadata)

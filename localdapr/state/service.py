@@ -110,15 +110,27 @@ async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> No
             raise err
     if len(items) == 1:
         raise _save_error(store_name, errors[0])  # type: ignore[arg-type]
-    # Several items: daprd's BulkSet joins the failed items' errors (errors.Join, one per line);
-    # when every failure is an ETag error the whole is one ETag error again (ETagInvalid if any
-    # is), so its prefix appears twice (pkg/components/state/bulk.go).
+    raise _bulk_save_error(store_name, errors)  # type: ignore[arg-type]
+
+
+def _bulk_save_error(store_name: str, errors: list[StoreError]) -> DaprError:
+    """Several items, some failed: daprd's PerformBulkStoreOperation joins their errors
+    (errors.Join, one per line; daprd in completion order, here in request order). All ETag
+    errors: the whole is one ETag error again (ETagInvalid if any is; its prefix twice). Some:
+    the joined error is kept, and daprd's ``errors.As`` finds the first ETag error inside it: gRPC
+    takes that one's code with the joined text, HTTP that one's status and text alone."""
     joined = "\n".join(str(e) for e in errors)
-    if all(isinstance(e, (ETagMismatch, ETagInvalid)) for e in errors):
+    etags = [e for e in errors if isinstance(e, (ETagMismatch, ETagInvalid))]
+    if len(etags) == len(errors):
         if any(isinstance(e, ETagInvalid) for e in errors):
-            raise _save_error(store_name, ETagInvalid("invalid etag value: " + joined))
-        raise _save_error(store_name, ETagMismatch("possible etag mismatch. error from state store: " + joined))
-    raise _save_error(store_name, StoreError(joined))
+            return _save_error(store_name, ETagInvalid("invalid etag value: " + joined))
+        return _save_error(store_name, ETagMismatch("possible etag mismatch. error from state store: " + joined))
+    if not etags:
+        return _save_error(store_name, StoreError(joined))
+    first = _save_error(store_name, etags[0])
+    err = _save_error(store_name, type(etags[0])(joined))
+    err.http_message = first.message
+    return err
 
 
 async def delete(runtime: Runtime, store_name: str, key: str, request: DeleteRequest) -> None:
@@ -141,10 +153,11 @@ async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRe
     if errors:
         # As save: one request alone keeps its error; several are joined, an all-ETag failure
         # being one ETag mismatch again (pkg/components/state/bulk.go).
-        mismatch = all(isinstance(e, ETagMismatch) for e in errors)
+        # The code is the first ETag error's that errors.As finds, if any (getStateErrorCode).
         text = str(errors[0]) if len(requests) == 1 else "\n".join(str(e) for e in errors)
-        if mismatch and len(requests) > 1:
+        if len(requests) > 1 and all(isinstance(e, ETagMismatch) for e in errors):
             text = "possible etag mismatch. error from state store: " + text
+        mismatch = any(isinstance(e, ETagMismatch) for e in errors)
         code, status = (grpc.StatusCode.ABORTED, 409) if mismatch else (grpc.StatusCode.INTERNAL, 500)
         raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {text}", store_name)
 

@@ -447,3 +447,21 @@ def test_transaction_with_json_content_type_needs_redisjson(dapr: Dapr, op: str,
     assert post(dapr, S + "/transaction", json.dumps(body).encode())[0] == 500
     assert post(dapr, S, json.dumps([{"key": key, "value": {"a": 1}, "metadata": {"contentType": "application/json"}}]).encode()) == (204, None)
     assert dapr.redis.hget(f"conf-app||{key}", "data") == b'{"a":1}'
+
+
+def test_bulk_save_with_several_failures(dapr: Dapr) -> None:
+    """daprd joins the failed items' errors; when some are ETag errors, errors.As finds one:
+    HTTP answers with that one alone (its status and text), gRPC with its code and all the text."""
+    import grpc
+
+    a, b = f"m-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    assert post(dapr, S, json.dumps([{"key": a, "value": 1}, {"key": b, "value": 1}]).encode()) == (204, None)
+    save = "failed saving state in state store statestore: "
+    ttl = 'failed to parse ttl from metadata: strconv.ParseInt: parsing "x": invalid syntax'
+    mixed = [{"key": a, "value": 2, "metadata": {"ttlInSeconds": "x"}}, {"key": b, "value": 2, "etag": "9"}]
+    assert post(dapr, S, json.dumps(mixed).encode()) == (409, {"errorCode": "ERR_STATE_SAVE", "message": save + MISMATCH + SET_FAILED.format(k=b)})
+    code, text = _grpc_save(dapr, (a, b"2", {"ttlInSeconds": "x"}, None), (b, b"2", {}, "9"))
+    assert code == grpc.StatusCode.ABORTED and text.startswith(save)
+    assert sorted(text[len(save):].split("\n")) == sorted([ttl, MISMATCH + SET_FAILED.format(k=b)])
+    assert post(dapr, S, json.dumps([mixed[0], {"key": b, "value": 2}]).encode()) == (500, {"errorCode": "ERR_STATE_SAVE", "message": save + ttl})
+    assert dapr.redis.hget(f"conf-app||{a}", "data") == b"1"  # the ttl item fails before writing
