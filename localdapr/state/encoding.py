@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from localdapr.gojson import deep_values, unmarshal_any
+
 
 def encode_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
@@ -22,8 +24,6 @@ def grpc_value(raw: bytes, metadata: dict[str, str]) -> bytes:
     (a value that is not JSON fails the call with Go's text, raised here as GoJSONError) and
     the store re-encodes it; otherwise the bytes are stored as they are."""
     if metadata.get("contentType") == "application/json":
-        from localdapr.api.http.gojson import deep_values, unmarshal_any  # noqa: PLC0415 - keeps state/ free of the API package at import
-
         value = unmarshal_any(raw)
         with deep_values():
             return encode_json(value)

@@ -4,7 +4,7 @@ Every expected (status, body) below was captured by sending the same request to 
 explained by its source: pkg/api/http/http.go decodes with Go's encoding/json Decoder and, for
 transaction operations, mapstructure; components-contrib's Redis store reads ETags with
 strconv.Atoi; pkg/api/universal/workflow.go validates instance IDs). The local sidecar must
-answer the same, byte for byte (localdapr/api/http/gojson.py).
+answer the same, byte for byte (localdapr/gojson/).
 """
 
 from __future__ import annotations

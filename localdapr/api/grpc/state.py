@@ -8,7 +8,7 @@ from dapr.proto.runtime.v1 import state_pb2 as dapr_pb2
 from google.protobuf import empty_pb2
 
 from localdapr.api.grpc.base import ServicerBase, translate_errors
-from localdapr.api.http.gojson import GoJSONError
+from localdapr.gojson import GoJSONError
 from localdapr.errors import DaprError
 from localdapr.state import service
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import grpc
 from fastapi import APIRouter, Request, Response
 
-from localdapr.api.http import gojson
+from localdapr import gojson
 from localdapr.api.http.routing import RawSegmentRoute
 from localdapr.errors import DaprError, no_api_route
 from localdapr.state import service
