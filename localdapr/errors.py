@@ -34,6 +34,11 @@ class DaprError(Exception):
     bad_request: tuple[str, str] | None = None
     # HTTP-only ErrorInfo metadata (daprd adds {"appID": ...} on some HTTP handlers only)
     http_metadata: dict[str, str] | None = None
+    # daprd's HTTP handler answers this one with messages.NewAPIErrorHTTP: errorCode and message
+    # only, while its gRPC side (apierrors.Basic) carries the rich details.
+    http_plain: bool = False
+    # When daprd's HTTP handler words the same failure differently from its gRPC one.
+    http_message: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -43,53 +48,39 @@ class DaprError(Exception):
 
     # ---- HTTP -------------------------------------------------------------------------
     def http_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"errorCode": self.error_code, "message": self.message}
-        if self.reason:
-            details: list[dict[str, Any]] = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": self.reason,
-                    "domain": ERROR_DOMAIN,
-                    "metadata": dict(self.http_metadata if self.http_metadata is not None else self.metadata),
-                }
-            ]
-            if self.resource:
-                details.append(
-                    {
-                        "@type": "type.googleapis.com/google.rpc.ResourceInfo",
-                        "resource_type": self.resource[0],
-                        "resource_name": self.resource[1],
-                        "owner": "",
-                        "description": "",
-                    }
-                )
-            if self.bad_request:
-                details.append(
-                    {
-                        "@type": "type.googleapis.com/google.rpc.BadRequest",
-                        "field_violations": [
-                            {"field": self.bad_request[0], "description": self.bad_request[1]}
-                        ],
-                    }
-                )
-            body["details"] = details
+        """daprd's JSON error. With a field violation the details come as dapr/kit's error
+        builder adds them (BadRequest, ResourceInfo, ErrorInfo: InvalidKeyName), its nil
+        metadata map printed as ``null`` and an empty field left out."""
+        body: dict[str, Any] = {"errorCode": self.error_code, "message": self.http_message if self.http_message is not None else self.message}
+        if not self.reason or self.http_plain:
+            return body
+        metadata = dict(self.http_metadata if self.http_metadata is not None else self.metadata)
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.reason, "domain": ERROR_DOMAIN,
+                "metadata": metadata if metadata or not self.bad_request else None}
+        resource = [{"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resource_type": self.resource[0],
+                     "resource_name": self.resource[1], "owner": "", "description": ""}] if self.resource else []
+        if self.bad_request:
+            violation = {"field": self.bad_request[0], "description": self.bad_request[1]}
+            if not violation["field"]:
+                del violation["field"]
+            bad = {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": [violation]}
+            body["details"] = [bad, *resource, info]
+        else:
+            body["details"] = [info, *resource]
         return body
 
     # ---- gRPC -------------------------------------------------------------------------
     def grpc_status(self) -> grpc.Status:
         status = status_pb2.Status(code=_CODE_VALUES[self.grpc_code], message=self.message)
         if self.reason:
-            _pack(status, error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata))
+            details: list[Any] = [error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata)]
             if self.resource:
-                _pack(
-                    status,
-                    error_details_pb2.ResourceInfo(resource_type=self.resource[0], resource_name=self.resource[1]),
-                )
+                details.append(error_details_pb2.ResourceInfo(resource_type=self.resource[0], resource_name=self.resource[1]))
             if self.bad_request:
-                violation = error_details_pb2.BadRequest.FieldViolation(
-                    field=self.bad_request[0], description=self.bad_request[1]
-                )
-                _pack(status, error_details_pb2.BadRequest(field_violations=[violation]))
+                violation = error_details_pb2.BadRequest.FieldViolation(field=self.bad_request[0], description=self.bad_request[1])
+                details = [error_details_pb2.BadRequest(field_violations=[violation]), *details[1:], details[0]]
+            for detail in details:
+                _pack(status, detail)
         return rpc_status.to_status(status)
 
 
@@ -111,6 +102,13 @@ def not_supported(what: str) -> DaprError:
         "ERR_NOT_SUPPORTED_BY_LOCAL_SIDECAR",
         f"{what} is not supported by the local sidecar (localdapr); run a real daprd for it",
     )
+
+
+def no_api_route() -> DaprError:
+    """What daprd answers for a path under an API prefix that matches none of its routes (an
+    empty state key, an empty workflow or event name): its service-invocation fallback route
+    takes it and finds no app ID."""
+    return DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_DIRECT_INVOKE", "failed getting app id either from the URL path or the header dapr-app-id")
 
 
 INIT_FAILURE = "INIT_COMPONENT_FAILURE"

@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from localdapr.gojson import deep_values, unmarshal_any
+
 
 def encode_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def grpc_value(raw: bytes, metadata: dict[str, str]) -> bytes:
+    """A gRPC SaveState value: with ``contentType: application/json`` daprd json.Unmarshals it
+    (a value that is not JSON fails the call with Go's text, raised here as GoJSONError) and
+    the store re-encodes it; otherwise the bytes are stored as they are."""
     if metadata.get("contentType") == "application/json":
-        try:
-            return encode_json(json.loads(raw))
-        except ValueError:
-            return raw
+        value = unmarshal_any(raw)
+        with deep_values():
+            return encode_json(value)
     return raw

@@ -10,6 +10,7 @@ from localdapr.errors import DaprError
 
 SEPARATOR = "||"
 STRATEGIES = ("appid", "name", "namespace", "none")
+ILLEGAL_KEY = "DAPR_STATE_ILLEGAL_KEY"
 
 
 def validate_prefix_strategy(value: str) -> str:
@@ -31,7 +32,7 @@ def illegal_key_error(key: str, store: str) -> DaprError:
         400,
         "ERR_MALFORMED_REQUEST",
         message,
-        reason="DAPR_STATE_ILLEGAL_KEY",
+        reason=ILLEGAL_KEY,
         resource=("state", store),
         bad_request=(key, message),
     )

@@ -10,6 +10,7 @@ that pass are applied even when another fails (spec C5.3) — reproduced on purp
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from typing import Any, Iterator
 
@@ -22,54 +23,70 @@ from localdapr.redisconn import connect, is_truthy, timeout_detail, timeout_hint
 from localdapr.state import keys
 from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
 from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
+from localdapr.state.gostrconv import go_parse_int
 
 log = logging.getLogger("localdapr.state")
 
-# spec C2.2: allowed iff no version yet, empty version, version == expected, or
-# (never written with first-write and no etag expected). A non-hash value is replaced.
-SET_SCRIPT = """
-local t = redis.call("TYPE", KEYS[1])["ok"]
-if t ~= "hash" and t ~= "none" then redis.call("DEL", KEYS[1]) end
-local ver = redis.call("HGET", KEYS[1], "version")
-local fw = redis.call("HGET", KEYS[1], "first-write")
-if (not ver) or ver == "" or ver == ARGV[1] or ((not fw) and ARGV[1] == "0") then
-  redis.call("HSET", KEYS[1], "data", ARGV[2])
-  if ARGV[3] == "1" then redis.call("HSET", KEYS[1], "first-write", 0) end
-  return redis.call("HINCRBY", KEYS[1], "version", 1)
-end
-return redis.error_reply("failed to set key " .. KEYS[1])
-"""
+# components-contrib's own scripts (state/redis/redis.go setDefaultQuery / delDefaultQuery), byte
+# for byte: Redis names a failing script by its SHA and line ("Error running script (call to
+# f_d908b955...): @user_script:14: ..."), and daprd passes that text on in its 409s and 500s.
+# Set (spec C2.2): allowed iff no version yet, empty version, version == ARGV[1], or (never
+# written with first-write and no etag expected: ARGV[1] "0"); ARGV[3] "0" marks a first-write
+# (Multi passes no ARGV[3]); a non-hash value is replaced.
+SET_SCRIPT = '\n\tlocal etag = redis.pcall("HGET", KEYS[1], "version");\n\tif type(etag) == "table" then\n\t  redis.call("DEL", KEYS[1]);\n\tend;\n\tlocal fwr = redis.pcall("HGET", KEYS[1], "first-write");\n\tif not etag or type(etag)=="table" or etag == "" or etag == ARGV[1] or (not fwr and ARGV[1] == "0") then\n\t  redis.call("HSET", KEYS[1], "data", ARGV[2]);\n\t  if ARGV[3] == "0" then\n\t    redis.call("HSET", KEYS[1], "first-write", 0);\n\t  end;\n\t  return redis.call("HINCRBY", KEYS[1], "version", 1)\n\telse\n\t  return error("failed to set key " .. KEYS[1])\n\tend'
 
-# spec C4.1: delete when no version, empty, equal, or no etag given ("0").
-DELETE_SCRIPT = """
-local ok, ver = pcall(redis.call, "HGET", KEYS[1], "version")
-if (not ok) or (not ver) or ver == "" or ver == ARGV[1] or ARGV[1] == "0" then
-  return redis.call("DEL", KEYS[1])
-end
-return redis.error_reply("failed to delete " .. KEYS[1])
-"""
+# Delete (spec C4.1): when no version, empty, equal, or no etag given ("0").
+DELETE_SCRIPT = '\n\tlocal etag = redis.pcall("HGET", KEYS[1], "version");\n\tif not etag or type(etag)=="table" or etag == ARGV[1] or etag == "" or ARGV[1] == "0" then\n\t  return redis.call("DEL", KEYS[1])\n\telse\n\t  return error("failed to delete " .. KEYS[1])\n\tend'
+
+
+# contrib's RedisJSON scripts. Its Multi picks them for every operation whose own metadata says
+# ``contentType: application/json`` without asking whether the server has RedisJSON (Set asks):
+# on a plain Redis the transaction then fails with "Unknown Redis command called from Lua
+# script", and so it does here, the same script (SHA) failing the same way.
+SET_JSON_SCRIPT = '\n\tlocal etag = redis.pcall("JSON.GET", KEYS[1], ".version");\n\tif type(etag) == "table" then\n\t  redis.call("JSON.DEL", KEYS[1]);\n\tend;\n\tif not etag or type(etag)=="table" or etag == "" then\n\t  etag = ARGV[1];\n\tend;\n\tlocal fwr = redis.pcall("JSON.GET", KEYS[1], ".first-write");\n\tif etag == ARGV[1] or ((not fwr or type(fwr) == "table") and ARGV[1] == "0") then\n\t  redis.call("JSON.SET", KEYS[1], "$", ARGV[2]);\n\t  if ARGV[3] == "0" then\n\t    redis.call("JSON.SET", KEYS[1], ".first-write", 0);\n\t  end;\n\t  return redis.call("JSON.SET", KEYS[1], ".version", (etag+1))\n\telse\n\t  return error("failed to set key " .. KEYS[1])\n\tend'
+DELETE_JSON_SCRIPT = '\n\tlocal etag = redis.pcall("JSON.GET", KEYS[1], ".version");\n\tif not etag or type(etag)=="table" or etag == ARGV[1] or etag == "" or ARGV[1] == "0" then\n\t  return redis.call("JSON.DEL", KEYS[1])\n\telse\n\t  return error("failed to delete " .. KEYS[1])\n\tend'
+JSON_CONTENT_TYPE = "application/json"
+
+
+def _json_entry(value: bytes) -> bytes:
+    """contrib's ``jsonEntry{Data: value}`` document: the value's JSON, or (not JSON) a string."""
+    try:
+        json.loads(value)
+        return b'{"data":' + value + b"}"
+    except ValueError:
+        return json.dumps({"data": value.decode(errors="replace")}).encode()
+
+
+def _script_error(exc: rexc.ResponseError) -> str:
+    """The script error as go-redis prints it: redis-py drops the reply's "ERR " code."""
+    text = str(exc)
+    return text if text.startswith("ERR ") else "ERR " + text
+
 
 CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
 
 
-def _parse_ttl(metadata: dict[str, str], default: int | None) -> int | None:
+def _parse_ttl(metadata: dict[str, str], default: int | None, func: str = "ParseInt") -> int | None:
+    """A request's ``ttlInSeconds`` as contrib's parseTTL reads it (strconv.ParseInt)."""
     raw = metadata.get("ttlInSeconds")
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
-    except ValueError:
-        raise StoreError(f'failed to parse ttl from metadata: strconv.Atoi: parsing "{raw}": invalid syntax') from None
+        return go_parse_int(raw, func)
+    except ValueError as exc:
+        raise StoreError(f"failed to parse ttl from metadata: {exc}") from None
 
 
 def _expected(etag: str | None, concurrency: str) -> str:
-    """The version the script compares with; '0' means "no etag" (spec C2)."""
+    """The version the script compares with; '0' means "no etag" (spec C2). contrib's parseETag
+    reads the ETag with strconv.Atoi and the script gets the int back as text, so "+7" and "007"
+    compare as "7", while " 7" or a 23-digit number are invalid ETags (HTTP 400)."""
     if not etag or concurrency == "last-write":
         return "0"
     try:
-        return str(int(etag))
-    except ValueError:
-        raise ETagInvalid(f'invalid etag value: strconv.Atoi: parsing "{etag}": invalid syntax') from None
+        return str(go_parse_int(etag))
+    except ValueError as exc:
+        raise ETagInvalid(f"invalid etag value: {exc}") from None
 
 
 def validate_options(concurrency: str, consistency: str) -> None:
@@ -106,7 +123,7 @@ class RedisStateStore:
         self.client = client
         self.is_actor_store = is_actor_store
         self.key_prefix_strategy = keys.validate_prefix_strategy(spec.meta_ci("keyPrefix", "appid"))
-        self.default_ttl = _parse_ttl({"ttlInSeconds": spec.meta("ttlInSeconds")}, None) if spec.meta("ttlInSeconds") else None
+        self.default_ttl = _parse_ttl({"ttlInSeconds": spec.meta("ttlInSeconds")}, None, "Atoi") if spec.meta("ttlInSeconds") else None
         self._set = client.register_script(SET_SCRIPT)
         self._delete = client.register_script(DELETE_SCRIPT)
 
@@ -154,13 +171,13 @@ class RedisStateStore:
         validate_options(request.concurrency, request.consistency)
         expected = _expected(request.etag, request.concurrency)
         ttl = _parse_ttl(request.metadata, self.default_ttl)
-        first_write = "1" if request.concurrency == "first-write" else "0"
+        first_write = "0" if request.concurrency == "first-write" else "1"  # contrib's firstWrite
         try:
             version = await self._set(keys=[request.key], args=[expected, request.value, first_write])
         except rexc.ResponseError as exc:
             if request.etag:
-                raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
-            raise StoreError(f"failed to set key {request.key}: {exc}") from exc
+                raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
+            raise StoreError(f"failed to set key {request.key}: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
         with _store_errors():
@@ -182,7 +199,7 @@ class RedisStateStore:
         try:
             await self._delete(keys=[request.key], args=[expected])
         except rexc.ResponseError as exc:
-            raise ETagMismatch(f"possible etag mismatch. error from state store: {exc}") from exc
+            raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
 
@@ -193,22 +210,28 @@ class RedisStateStore:
             req = op.request
             if op.operation == "upsert":
                 assert isinstance(req, SetRequest)
-                validate_options(req.concurrency, req.consistency)
+                # contrib's Multi neither checks the options (CheckRequestOptions) nor does first-write.
                 ttl = _parse_ttl(req.metadata, self.default_ttl)
                 expected = _expected(req.etag, req.concurrency)
-                pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value, "0")
+                if req.metadata.get("contentType") == JSON_CONTENT_TYPE:
+                    pipe.eval(SET_JSON_SCRIPT, 1, req.key, expected, _json_entry(req.value))
+                else:
+                    pipe.eval(SET_SCRIPT, 1, req.key, expected, req.value)
                 if ttl is not None:
                     if ttl > 0:
                         pipe.expire(req.key, ttl)
                     else:
                         pipe.persist(req.key)
             elif op.operation == "delete":
-                pipe.eval(DELETE_SCRIPT, 1, req.key, req.etag or "0")
+                script = DELETE_JSON_SCRIPT if req.metadata.get("contentType") == JSON_CONTENT_TYPE else DELETE_SCRIPT
+                pipe.eval(script, 1, req.key, req.etag or "0")
             else:
                 raise StoreError(f"operation type {op.operation} not supported")
         with _store_errors():
             results = await pipe.execute(raise_on_error=False)
         for result in results:
+            if isinstance(result, rexc.ResponseError):
+                raise StoreError(_script_error(result))
             if isinstance(result, Exception):
                 raise StoreError(str(result))
 

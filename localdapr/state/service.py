@@ -44,7 +44,13 @@ def store_key(runtime: Runtime, store: RedisStateStore, key: str) -> str:
 
 
 def _basic(code: grpc.StatusCode, status: int, tag: str, message: str, store: str) -> DaprError:
-    return DaprError(code, status, tag, message, reason=tag, resource=("state", store))
+    """daprd's gRPC apierrors.Basic (one ErrorInfo whose reason is the error code); its HTTP
+    handlers send the same code and text without details (messages.NewAPIErrorHTTP)."""
+    return DaprError(code, status, tag, message, reason=tag, http_plain=True)
+
+
+def empty_key_error(store_name: str) -> DaprError:
+    return _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", "state key cannot be empty", store_name)
 
 
 @dataclass
@@ -92,7 +98,7 @@ async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> No
     store = get_store(runtime, store_name)
     for item in items:
         if not item.key:
-            raise _basic(grpc.StatusCode.INVALID_ARGUMENT, 400, "ERR_STATE_SAVE", "state key cannot be empty", store_name)
+            raise empty_key_error(store_name)
         item.key = store_key(runtime, store, item.key)
     if not items:
         return
@@ -103,11 +109,29 @@ async def save(runtime: Runtime, store_name: str, items: list[SetRequest]) -> No
     for err in errors:
         if not isinstance(err, StoreError):
             raise err
-    if len(errors) == 1 or all(isinstance(e, ETagMismatch) for e in errors):
+    if len(items) == 1:
         raise _save_error(store_name, errors[0])  # type: ignore[arg-type]
-    invalid = next((e for e in errors if isinstance(e, ETagInvalid)), None)
-    combined = StoreError("; ".join(str(e) for e in errors))
-    raise _save_error(store_name, invalid or combined)  # type: ignore[arg-type]
+    raise _bulk_save_error(store_name, errors)  # type: ignore[arg-type]
+
+
+def _bulk_save_error(store_name: str, errors: list[StoreError]) -> DaprError:
+    """Several items, some failed: daprd's PerformBulkStoreOperation joins their errors
+    (errors.Join, one per line; daprd in completion order, here in request order). All ETag
+    errors: the whole is one ETag error again (ETagInvalid if any is; its prefix twice). Some:
+    the joined error is kept, and daprd's ``errors.As`` finds the first ETag error inside it: gRPC
+    takes that one's code with the joined text, HTTP that one's status and text alone."""
+    joined = "\n".join(str(e) for e in errors)
+    etags = [e for e in errors if isinstance(e, (ETagMismatch, ETagInvalid))]
+    if len(etags) == len(errors):
+        if any(isinstance(e, ETagInvalid) for e in errors):
+            return _save_error(store_name, ETagInvalid("invalid etag value: " + joined))
+        return _save_error(store_name, ETagMismatch("possible etag mismatch. error from state store: " + joined))
+    if not etags:
+        return _save_error(store_name, StoreError(joined))
+    first = _save_error(store_name, etags[0])
+    err = _save_error(store_name, type(etags[0])(joined))
+    err.http_message = first.message
+    return err
 
 
 async def delete(runtime: Runtime, store_name: str, key: str, request: DeleteRequest) -> None:
@@ -128,8 +152,15 @@ async def bulk_delete(runtime: Runtime, store_name: str, requests: list[DeleteRe
     results = await asyncio.gather(*(store.delete(r) for r in requests), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        code, status = (grpc.StatusCode.ABORTED, 409) if all(isinstance(e, ETagMismatch) for e in errors) else (grpc.StatusCode.INTERNAL, 500)
-        raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {errors[0]}", store_name)
+        # As save: one request alone keeps its error; several are joined, an all-ETag failure
+        # being one ETag mismatch again (pkg/components/state/bulk.go).
+        # The code is the first ETag error's that errors.As finds, if any (getStateErrorCode).
+        text = str(errors[0]) if len(requests) == 1 else "\n".join(str(e) for e in errors)
+        if len(requests) > 1 and all(isinstance(e, ETagMismatch) for e in errors):
+            text = "possible etag mismatch. error from state store: " + text
+        mismatch = any(isinstance(e, ETagMismatch) for e in errors)
+        code, status = (grpc.StatusCode.ABORTED, 409) if mismatch else (grpc.StatusCode.INTERNAL, 500)
+        raise _basic(code, status, "ERR_STATE_BULK_DELETE", f"failed deleting state in state store {store_name}: {text}", store_name)
 
 
 async def transaction(runtime: Runtime, store_name: str, operations: list[TransactionOperation], metadata: dict[str, str],
@@ -138,20 +169,18 @@ async def transaction(runtime: Runtime, store_name: str, operations: list[Transa
     how values are formatted in its events, and their ``traceid``/``tracestate``."""
     store = get_store(runtime, store_name)
     for op in operations:
-        if op.operation not in ("upsert", "delete"):
-            raise DaprError(
-                grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
-                f"operation type {op.operation} not supported",
-            )
+        # daprd's gRPC order: the key first, then the operation type (HTTP checks both itself).
+        # It hands ``metadata`` to the store's Multi only: an operation keeps its own (plus, over
+        # HTTP, the query's metadata.*, merged by the HTTP layer).
         op.request.key = store_key(runtime, store, op.request.key)
-    outbox_rows: list[TransactionOperation] = []
+        if op.operation not in ("upsert", "delete"):
+            raise _basic(grpc.StatusCode.UNIMPLEMENTED, 400, "ERR_NOT_SUPPORTED_STATE_OPERATION",
+                         f"operation type {op.operation} not supported", store_name)
     outbox = runtime.services.get("outbox")
     if operations and outbox is not None and outbox.config(store_name) is not None:
-        # Before the merge below: the events carry each operation's own metadata, as daprd's.
+        # The events carry each operation's own metadata, as daprd's.
         operations, outbox_rows = await outbox.publish_internal(store_name, operations, transport=transport, trace=trace)
-    for op in operations:
-        op.request.metadata = {**op.request.metadata, **metadata}
-    operations = operations + outbox_rows
+        operations = operations + outbox_rows
     if not operations:
         return
     try:

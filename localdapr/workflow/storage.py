@@ -101,7 +101,7 @@ class WorkflowStorage:
         pipe = self.client.pipeline(transaction=True)
 
         def put(key: str, value: bytes) -> None:
-            pipe.eval(SET_SCRIPT, 1, p + key, "0", value, "0")
+            pipe.eval(SET_SCRIPT, 1, p + key, "0", value)  # as contrib's Multi: no first-write argument
 
         start = stored[1] if history_from is None else history_from
         written = range(start, len(state.history))

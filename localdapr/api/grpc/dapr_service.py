@@ -14,7 +14,9 @@ from localdapr.api.grpc.metadata import MetadataApi
 from localdapr.api.grpc.pubsub import PubSubApi
 from localdapr.api.grpc.secrets import SecretsApi
 from localdapr.api.grpc.state import StateApi
+from localdapr.api.grpc.workflow import WorkflowApi
 
 
-class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, ConfigurationApi, LockApi, UnsupportedDapr):
+class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, ConfigurationApi, LockApi, WorkflowApi,
+                  UnsupportedDapr):
     """All Dapr RPCs the local sidecar serves."""

@@ -8,6 +8,8 @@ from dapr.proto.runtime.v1 import state_pb2 as dapr_pb2
 from google.protobuf import empty_pb2
 
 from localdapr.api.grpc.base import ServicerBase, translate_errors
+from localdapr.errors import DaprError
+from localdapr.gojson import GoJSONError
 from localdapr.pubsub import tracecontext
 from localdapr.state import service
 from localdapr.state.base import DeleteRequest, SetRequest, TransactionOperation
@@ -49,7 +51,19 @@ class StateApi(ServicerBase):
 
     @translate_errors
     async def SaveState(self, request: dapr_pb2.SaveStateRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
-        await service.save(self.runtime, request.store_name, [set_request(s) for s in request.states])
+        # daprd checks each item in order: empty key, key with '||', then (contentType JSON) the
+        # value, whose json.Unmarshal error it returns bare (gRPC UNKNOWN).
+        store = service.get_store(self.runtime, request.store_name)
+        items = []
+        for item in request.states:
+            if not item.key:
+                raise service.empty_key_error(request.store_name)
+            service.store_key(self.runtime, store, item.key)
+            try:
+                items.append(set_request(item))
+            except GoJSONError as exc:
+                raise DaprError(grpc.StatusCode.UNKNOWN, 500, "", str(exc)) from exc
+        await service.save(self.runtime, request.store_name, items)
         return empty_pb2.Empty()
 
     @translate_errors

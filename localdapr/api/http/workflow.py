@@ -1,141 +1,94 @@
-"""HTTP workflow routes (spec H3.7): ``/v1.0/workflows/dapr/...`` (and ``v1.0-beta1``)."""
+"""HTTP workflow routes (spec H3.7): ``/v1.0/workflows/<component>/...`` (also ``v1.0-beta1`` and
+``v1.0-alpha1``), thin HTTP wrappers over the universal workflow API (``workflow/universal.py``),
+as daprd's ``UniversalHTTPHandler``s are."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Awaitable, Callable
-
-import grpc
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from localdapr.errors import DaprError
-from localdapr.state.errors import STORE_FAILURES
-from localdapr.workflow.errors import BackendError
-from localdapr.workflow.protos import history, orchestration, service
-from localdapr.workflow.runtimestate import event, sv
+from localdapr.api.http.routing import RawSegmentRoute
+from localdapr.errors import no_api_route
+from localdapr.workflow.universal import UniversalWorkflowApi, not_found
 
-router = APIRouter()
-PREFIXES = ("/v1.0/workflows/dapr", "/v1.0-beta1/workflows/dapr")
-# daprd's wfengine statusMap: the statuses up to SUSPENDED by name; any later one (STALLED) is
-# "UNKNOWN" on the HTTP API (gRPC GetInstance does say STALLED).
-_STATUS = {v: k.replace("ORCHESTRATION_STATUS_", "") for k, v in orchestration.OrchestrationStatus.items()
-           if v <= orchestration.ORCHESTRATION_STATUS_SUSPENDED}
+router = APIRouter(route_class=RawSegmentRoute)
+# daprd serves every API version and takes any workflow component name (its universal API ignores it).
+PREFIXES = ("/v1.0/workflows/{component}", "/v1.0-beta1/workflows/{component}", "/v1.0-alpha1/workflows/{component}")
 
 
-def _engine(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.runtime.services.get("workflow")
+def _api(request: Request) -> UniversalWorkflowApi:
+    return UniversalWorkflowApi(request.app.state.runtime.services.get("workflow"))
 
 
-def _not_found(instance_id: str) -> DaprError:
-    return DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_INSTANCE_ID_NOT_FOUND", f"unable to find workflow with the provided instance ID: {instance_id}")
+async def _body(request: Request) -> bytes:
+    """The body as the workflow input / event data, taken as is (daprd does not parse it)."""
+    return await request.body()
 
 
-async def start(name: str, request: Request) -> Response:
-    body = (await request.body()).decode()
-    req = service.CreateInstanceRequest(instanceId=request.query_params.get("instanceID", ""), name=name, input=sv(body) if body else None)
-    # Blocks until a worker is connected, as daprd does; given up when the client goes away.
-    iid = await _engine(request).create(req, gave_up=request.is_disconnected)
+async def start(component: str, name: str, request: Request) -> Response:
+    iid = await _api(request).start(name, request.query_params.get("instanceID", ""), await _body(request), gave_up=request.is_disconnected)
     return JSONResponse({"instanceID": iid}, status_code=202)
 
 
-async def get(instance_id: str, request: Request) -> Response:
-    state = await _engine(request).load(instance_id)
-    if not state.exists:
-        raise _not_found(instance_id)
-    ws = state.to_workflow_state(True)
-    # daprd's wfengine client: each property only when the instance has it
-    props: dict[str, str] = {}
-    if ws.HasField("customStatus"):
-        props["dapr.workflow.custom_status"] = ws.customStatus.value
-    if ws.HasField("input"):
-        props["dapr.workflow.input"] = ws.input.value
-    if ws.HasField("output"):
-        props["dapr.workflow.output"] = ws.output.value
-    if ws.HasField("failureDetails"):
-        props["dapr.workflow.failure.error_type"] = ws.failureDetails.errorType
-        props["dapr.workflow.failure.error_message"] = ws.failureDetails.errorMessage
-        if ws.failureDetails.HasField("stackTrace"):
-            props["dapr.workflow.failure.stack_trace"] = ws.failureDetails.stackTrace.value
-    return JSONResponse({
-        "instanceID": instance_id, "workflowName": ws.name,
-        "createdAt": ws.createdTimestamp.ToJsonString(), "lastUpdatedAt": ws.lastUpdatedTimestamp.ToJsonString(),
-        "runtimeStatus": _STATUS.get(ws.workflowStatus, "UNKNOWN"), "properties": props,
-    })
+async def get(component: str, instance_id: str, request: Request) -> Response:
+    doc = await _api(request).get(instance_id)
+    if doc is None:  # daprd's OutModifier: a response without properties is a 404
+        raise not_found(instance_id)
+    body = {
+        "instanceID": doc["instance_id"], "workflowName": doc["workflow_name"],
+        "createdAt": doc["created_at"].ToJsonString(), "lastUpdatedAt": doc["last_updated_at"].ToJsonString(),
+        "runtimeStatus": doc["runtime_status"], "properties": doc["properties"],
+    }
+    if not body["properties"]:
+        del body["properties"]  # protojson leaves an empty map out
+    return JSONResponse(body)
 
 
-async def raise_event(instance_id: str, event_name: str, request: Request) -> Response:
-    body = (await request.body()).decode()
-    await _engine(request).raise_event(instance_id, event(eventRaised=history.EventRaisedEvent(name=event_name, input=sv(body) if body else None)))
+async def raise_event(component: str, instance_id: str, event_name: str, request: Request) -> Response:
+    await _api(request).raise_event(instance_id, event_name, await _body(request))
     return Response(status_code=202)
 
 
-async def terminate(instance_id: str, request: Request) -> Response:
-    # daprd's HTTP terminate is recursive (universal API: Recursive: true) and does not wait.
-    await _engine(request).raise_event(instance_id, event(executionTerminated=history.ExecutionTerminatedEvent(recurse=True)))
+async def terminate(component: str, instance_id: str, request: Request) -> Response:
+    await _api(request).terminate(instance_id)
     return Response(status_code=202)
 
 
-async def pause(instance_id: str, request: Request) -> Response:
-    await _engine(request).raise_event(instance_id, event(executionSuspended=history.ExecutionSuspendedEvent()))
+async def pause(component: str, instance_id: str, request: Request) -> Response:
+    await _api(request).pause(instance_id)
     return Response(status_code=202)
 
 
-async def resume(instance_id: str, request: Request) -> Response:
-    await _engine(request).raise_event(instance_id, event(executionResumed=history.ExecutionResumedEvent()))
+async def resume(component: str, instance_id: str, request: Request) -> Response:
+    await _api(request).resume(instance_id)
     return Response(status_code=202)
 
 
-async def purge(instance_id: str, request: Request) -> Response:
-    await _engine(request).purge(instance_id, recursive=True)
+async def purge(component: str, instance_id: str, request: Request) -> Response:
+    await _api(request).purge(instance_id)
     return Response(status_code=202)
 
 
-def _backend_failures(code: str, message: str, not_found: str | None) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
-    """A workflow backend failure becomes daprd's answer for this route: 500 ``code`` with
-    ``message`` (daprd's APIError format around the wrapping its workflow client and
-    durabletask-go's client add, ``{err}`` being the backend's error), or, for routes where daprd
-    tests ``errors.Is(err, api.ErrInstanceNotFound)``, 404 ERR_INSTANCE_ID_NOT_FOUND with
-    ``not_found``. The placeholders are the route's path parameters."""
-
-    def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-        @functools.wraps(handler)
-        async def wrapper(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return await handler(*args, **kwargs)
-            except BackendError as err:
-                if err.not_found and not_found is not None:
-                    raise DaprError(grpc.StatusCode.NOT_FOUND, 404, "ERR_INSTANCE_ID_NOT_FOUND", not_found.format(err=err.wrapped, **kwargs)) from err
-                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(err=err.wrapped, **kwargs)) from err
-            except STORE_FAILURES as exc:
-                raise DaprError(grpc.StatusCode.INTERNAL, 500, code, message.format(err=exc, **kwargs)) from exc
-
-        return wrapper
-
-    return wrap
+async def no_route(request: Request) -> Response:
+    """A path that matches no daprd workflow route (an empty workflow or event name, another
+    method): daprd's service-invocation fallback answers."""
+    raise no_api_route()
 
 
-# daprd 1.18.2's answers, checked by running it (404s: its ErrWorkflowInstanceNotFound has one
-# %s but is given two arguments, hence Go's "%!(EXTRA ...)" in the text; reproduced as is).
-_NOT_FOUND = "unable to find workflow with the provided instance ID: {instance_id}%!(EXTRA *fmt.wrapError="
-_ROUTES = [  # path, handler, errorCode, message, 404 message (None: the route has no 404 for it)
-    ("/{name}/start", start, "ERR_START_WORKFLOW", "error starting workflow '{name}': unable to start workflow: failed to start workflow: {err}", None),
-    ("/{instance_id}", get, "ERR_GET_WORKFLOW",
-     "error while getting workflow info on instance '{instance_id}': failed to get workflow metadata for '{instance_id}': "
-     "failed to fetch workflow metadata: {err}", None),
-    ("/{instance_id}/raiseEvent/{event_name}", raise_event, "ERR_RAISE_EVENT_WORKFLOW",
-     "error raising event on workflow '{instance_id}': failed to raise event {event_name} on workflow {instance_id}: failed to raise event: {err}", None),
-    ("/{instance_id}/terminate", terminate, "ERR_TERMINATE_WORKFLOW",
-     "error terminating workflow '{instance_id}': failed to terminate workflow {instance_id}: failed to submit termination request:: {err}",
-     _NOT_FOUND + "failed to submit termination request:: {err})"),
-    ("/{instance_id}/pause", pause, "ERR_PAUSE_WORKFLOW",
-     "error pausing workflow {instance_id}: failed to pause workflow {instance_id}: failed to suspend workflow: {err}", None),
-    ("/{instance_id}/resume", resume, "ERR_RESUME_WORKFLOW",
-     "error resuming workflow {instance_id}: failed to resume workflow {instance_id}: failed to resume workflow: {err}", None),
-    ("/{instance_id}/purge", purge, "ERR_PURGE_WORKFLOW",
-     "error purging workflow {instance_id}: failed to Purge workflow {instance_id}: failed to purge workflow state: {err}",
-     _NOT_FOUND + "failed to purge workflow state: {err})"),
+_ROUTES = [
+    ("/{name}/start", start, "POST"),
+    ("/{instance_id}", get, "GET"),
+    ("/{instance_id}/raiseEvent/{event_name}", raise_event, "POST"),
+    ("/{instance_id}/terminate", terminate, "POST"),
+    ("/{instance_id}/pause", pause, "POST"),
+    ("/{instance_id}/resume", resume, "POST"),
+    ("/{instance_id}/purge", purge, "POST"),
 ]
 for _prefix in PREFIXES:
-    for _path, _handler, _code, _message, _missing in _ROUTES:
-        router.add_api_route(_prefix + _path, _backend_failures(_code, _message, _missing)(_handler), methods=["GET" if _handler is get else "POST"])
+    for _path, _handler, _method in _ROUTES:
+        router.add_api_route(_prefix + _path, _handler, methods=[_method])
+
+# Last: any other method or path under a workflow prefix matches no daprd route (its
+# service-invocation fallback answers).
+for _version in ("v1.0", "v1.0-beta1", "v1.0-alpha1"):
+    router.add_api_route(f"/{_version}/workflows/{{rest:path}}", no_route, methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
