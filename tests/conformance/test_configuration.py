@@ -295,11 +295,15 @@ def test_sdk_subscribe_configuration_as_dapr_agents_does(cfg: ConfigStack) -> No
 
 
 def test_a_client_that_leaves_ends_its_subscription(cfg: ConfigStack) -> None:
-    """Cancelling the stream unsubscribes from the store: Redis loses the listener (bounded wait)."""
-    stream = cfg.stub.SubscribeConfigurationAlpha1(pb.SubscribeConfigurationRequest(store_name=STORE, keys=["leaving"]))
+    """A client that goes away (its channel closed, which cancels the stream) unsubscribes from
+    the store: Redis loses the listener (bounded wait). Its own channel, not ``cfg.stub``'s: a
+    call object may be wrapped by whatever instruments gRPC in the test process (OpenTelemetry's
+    client interceptor turns a stream into a plain generator without ``cancel``)."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{cfg.sidecar.grpc_port}")
+    stream = dapr_pb2_grpc.DaprStub(channel).SubscribeConfigurationAlpha1(pb.SubscribeConfigurationRequest(store_name=STORE, keys=["leaving"]))
     assert next(stream).id
     wait_listening(cfg.redis, "leaving")
-    stream.cancel()
+    channel.close()
     deadline = time.monotonic() + READ_TIMEOUT
     while cfg.redis.pubsub_numsub("__keyspace@0__:leaving")[0][1]:
         assert time.monotonic() < deadline, "the store still listens after the client left"
