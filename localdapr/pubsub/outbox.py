@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from localdapr.gojson import go_value_text
 from localdapr.pubsub import cloudevents, errors, gocompat
 from localdapr.pubsub.redis_streams import Cancelled, StreamMessage
 from localdapr.redisconn import is_truthy
@@ -65,47 +66,6 @@ def internal_topic(runtime: Runtime, topic: str) -> str:
     return f"{runtime.namespace_or_default}{runtime.app_id}{topic}outbox"
 
 
-def go_format_v(value: Any) -> str:
-    """Go's ``fmt.Sprintf("%v", v)`` of JSON decoded into ``any`` (numbers are float64)."""
-    if value is None:
-        return "<nil>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return _go_g(float(value))
-    if isinstance(value, list):
-        return "[" + " ".join(go_format_v(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_format_v(value[k])}" for k in sorted(value)) + "]"
-    return str(value)
-
-
-def _go_g(number: float) -> str:
-    """``strconv.FormatFloat(f, 'g', -1, 64)``: the shortest digits, in exponent form when the
-    exponent is < -4 or >= 6 (``1.23456785e+07``, ``100000``, ``1e-05``)."""
-    if number == 0:
-        return "0"
-    from decimal import Decimal
-
-    sign, digits, exponent = Decimal(repr(number)).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    point = len(digits) + int(exponent)  # position of the decimal point in the digit string
-    exp = point - 1
-    neg = "-" if sign else ""
-    if exp < -4 or exp >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{neg}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{neg}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return f"{neg}{text}{'0' * (point - len(text))}"
-    return f"{neg}{text[:point]}.{text[point:]}"
-
-
 def _payload(request: SetRequest, transport: str) -> tuple[bytes, str]:
     """The event data and content type for one upsert (``PublishInternal``)."""
     content_type = request.metadata.get("contentType", "")
@@ -114,7 +74,7 @@ def _payload(request: SetRequest, transport: str) -> tuple[bytes, str]:
     value = json.loads(request.value)  # HTTP: the JSON value daprd decoded into `any`
     if content_type.lower() == "application/json":
         return gocompat.dumps_bytes(gocompat.float64_tree(value)), content_type
-    return go_format_v(value).encode(), content_type
+    return go_value_text(value).encode(), content_type
 
 
 def _first_phase_event(key: str, data: bytes, content_type: str, runtime: Runtime, cfg: OutboxConfig, metadata: dict[str, str],
