@@ -518,10 +518,9 @@ class WorkflowEngine:
         if not state.terminal and not force:
             raise not_completed()
         count = 0
-        children = [e.childWorkflowInstanceCreated.instanceId for e in state.history if e.HasField("childWorkflowInstanceCreated")]
-        for child in children if recursive else []:
+        for child, app in _children(state, self.runtime.app_id) if recursive else []:
             try:
-                count += await self.purge(child, force, recursive)
+                count += await (self.purge(child, force, recursive) if app is None else self._purge_remote(app, child, force))
             except BackendError as err:
                 if not err.not_found:  # a child purged already is skipped, as durabletask-go does
                     raise
@@ -531,3 +530,45 @@ class WorkflowEngine:
                 raise instance_not_found()
             await storage.purge(iid, stored)
         return count + 1
+
+    async def _purge_remote(self, app: str, iid: str, force: bool) -> int:
+        """A child workflow that lives in another app, purged with its own children (daprd's
+        ``recursivePurgeWorkflowState`` on that app's workflow actor): the app must be served
+        (placement's lookup fails otherwise, after its retries); its rows and reminders are
+        deleted in the shared actor store."""
+        assert self.directory is not None and self.storage is not None
+        if not await self._wait_live(app):
+            raise actor_not_found(workflow_actor_type(self.runtime.namespace_or_default, app), iid)
+        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app))
+        state, stored = await storage.load(iid)
+        if not state.exists:
+            raise instance_not_found()
+        if not force and state.stalled:
+            raise actor_stalled(iid)
+        if not force and not state.terminal:
+            raise not_completed()
+        count = 0
+        for child, child_app in _children(state, app):
+            try:
+                count += await self._purge_remote(child_app or app, child, force)
+            except BackendError as err:
+                if not err.not_found:
+                    raise
+        await storage.purge(iid, stored)
+        return count + 1
+
+    async def _wait_live(self, app: str) -> bool:
+        """Whether a sidecar serves ``app``, waiting as long as placement's lookup retries."""
+        assert self.directory is not None
+        deadline = time.monotonic() + ACTOR_LOOKUP_SECONDS
+        while not await self.directory.is_live(app):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.25)
+        return True
+
+
+def _children(state: InstanceState, app_id: str) -> list[tuple[str, str | None]]:
+    """The child workflows an instance created: (instance id, the other app it lives in or None)."""
+    return [(e.childWorkflowInstanceCreated.instanceId, _remote(e.router if e.HasField("router") else None, app_id))
+            for e in state.history if e.HasField("childWorkflowInstanceCreated")]

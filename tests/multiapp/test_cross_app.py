@@ -118,3 +118,13 @@ def test_work_for_an_app_that_is_not_up_waits_and_runs_once_it_starts(partial_te
     assert done is not None and done.runtime_status == wf.WorkflowStatus.COMPLETED, done.failure_details
     assert json.loads(done.serialized_output)["activity"] == "LATE!"
     assert team.redis.get("runs:shout:late") == b"1"
+
+
+def test_recursive_purge_deletes_the_child_in_the_other_app(team: Team) -> None:
+    """daprd's recursive purge calls the child's workflow actor in its own app
+    (``recursivepurge.go``: the child's router target), so C's rows go too."""
+    state = run(team, "cross_parent", "purge1", "eve")
+    assert state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    assert team.keys("c", "purge1:0002")
+    team.client("a").purge_workflow("purge1", recursive=True)
+    assert team.keys("a", "purge1") == [] and team.keys("c", "purge1:0002") == []
