@@ -1,0 +1,101 @@
+"""A dapr-agents 1.0.9 team in three apps, one sidecar each, on one Redis and one control plane:
+an orchestrator (``DurableAgent`` with ``AgentExecutionConfig(orchestration_mode=...)``) in app
+A and two agents in apps B and C, scripted LLMs. The orchestrator calls each agent's workflow as
+a child workflow with ``router.targetAppID`` = the agent's registry ``appid``; the child must run
+in the agent's own app (its rows under that app's prefix) and its answer return to A. Both
+runtimes, for RANDOM, ROUNDROBIN and AGENT modes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Iterator
+
+import dapr.ext.workflow as wf
+import pytest
+
+from cookbook.processes import ManagedProcess
+from tests.multiapp.team import ROOT, Team, start_team
+
+APP = ROOT / "tests" / "multiapp" / "agent_app.py"
+MEMBERS = {"b": "Frodo", "c": "Sam"}
+
+
+def start_member(team: Team, role: str, name: str, extra: dict[str, str]) -> ManagedProcess:
+    env = {"AGENT_NAME": name, "TEAM": "fellowship", "PYTHONPATH": str(ROOT), "ROLE": "agent", **extra}
+    proc = team.sidecars[role].app_process(f"agent-{name}", [sys.executable, str(APP)], env=env)
+    log = proc.log_path
+    proc.ready = lambda: log.exists() and log.read_text().count("agent ready") >= proc.starts
+    proc.start_and_wait(120)
+    team.workers[name] = proc
+    return proc
+
+
+@pytest.fixture(scope="module")
+def team(dapr_runtime: str) -> Iterator[Team]:
+    t = start_team(dapr_runtime, "xteam", roles=(), workers=False)
+    try:
+        registry = (ROOT / "components" / "02-durable-agent-state" / "agentstatestore.yaml").read_text()
+        (t.resources / "agentstatestore.yaml").write_text(registry.replace("localhost:6379", t.redis_server.address))
+        for role in ("a", "b", "c"):
+            t.add_sidecar(role)
+        for role, name in MEMBERS.items():
+            start_member(t, role, name, {})
+        yield t
+    finally:
+        t.stop()
+
+
+def cross_app_children(team: Team, root: str) -> list[dict[str, Any]]:
+    """ChildWorkflowInstanceCreated events, in order, of every instance under A whose id starts
+    with ``root`` (the orchestrator's workflow and its orchestration child) that target another app."""
+    a = team.apps["a"]
+    ids = sorted({k.split("||")[2] for k in (x.decode() for x in team.redis.keys(f"{a}||*workflow||{root}*||metadata"))})
+    out = []
+    for iid in ids:
+        out += [e for e in team.history("a", iid) if "childWorkflowInstanceCreated" in e and e["router"].get("targetAppID", a) != a]
+    return out
+
+
+@pytest.mark.parametrize("mode, max_iterations", [("random", 2), ("roundrobin", 2), ("agent", 3)])
+def test_orchestrator_runs_each_agent_in_its_own_app(team: Team, mode: str, max_iterations: int) -> None:
+    boss = f"Boss{mode.capitalize()}"
+    extra = {"ROLE": "orchestrator", "MODE": mode, "MAX_ITERATIONS": str(max_iterations)}
+    if mode == "agent":
+        extra["PLAN"] = "Frodo,Sam"
+    orchestrator = start_member(team, "a", boss, extra)
+    try:
+        ready = [ln for ln in orchestrator.log_path.read_text().splitlines() if "agent ready" in ln][-1]
+        iid = f"orch-{mode}"
+        client = team.client("a")
+        began = time.monotonic()
+        client.schedule_new_workflow(ready.split()[-1], input={"task": "Take the ring to Mordor"}, instance_id=iid)
+        state = client.wait_for_workflow_completion(iid, timeout_in_seconds=180)
+        took = time.monotonic() - began
+    finally:
+        orchestrator.terminate()  # one orchestrator per mode; the agents serve every test
+        team.workers.pop(boss)
+    assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    print(f"{team.runtime} {mode}: orchestration completed in {took:.2f} s")
+
+    children = cross_app_children(team, iid)
+    targets = [e["router"]["targetAppID"] for e in children]
+    by_app = {team.apps[r]: r for r in MEMBERS}
+    assert set(targets) <= set(by_app) and 0 < len(children) <= max_iterations
+    if mode == "roundrobin":
+        assert sorted(targets) == sorted(by_app)  # each agent once in two turns
+    if mode == "agent":
+        assert targets == [team.apps["b"], team.apps["c"]]  # the plan's order; "completed" after step 2
+    else:
+        assert len(children) == max_iterations
+    for event in children:
+        child, role = event["childWorkflowInstanceCreated"]["instanceId"], by_app[event["router"]["targetAppID"]]
+        assert event["childWorkflowInstanceCreated"]["name"] == f"dapr.agents.{MEMBERS[role]}.workflow"
+        assert team.keys(role, child) and not team.keys("a", child)  # ran in the agent's own app
+        rows = team.history(role, child)
+        assert rows[1]["executionStarted"]["parentInstance"]["appID"] == team.apps["a"]
+        assert rows[-1]["executionCompleted"]["workflowStatus"] == "ORCHESTRATION_STATUS_COMPLETED"
+    final = json.loads(state.serialized_output)
+    assert final["name"] == boss and final["role"] == "assistant"
