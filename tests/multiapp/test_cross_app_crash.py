@@ -56,6 +56,25 @@ def test_kill_9_of_target_sidecar_target_app_and_parent_sidecar(team: Team) -> N
     assert team.history("c", "k1:0002")[-1]["executionCompleted"]["workflowStatus"] == "ORCHESTRATION_STATUS_COMPLETED"
 
 
+def test_kill_9_of_the_child_apps_sidecar_during_the_child(team: Team) -> None:
+    client = team.client("a")
+    team.redis.set("release:shout:k2", 1)
+    client.schedule_new_workflow("cross_slow", input="k2", instance_id="k2")
+    wait_until(lambda: count(team, "runs:slow_wrap:k2") == 1, 60, "the child's activity running in app C")
+    assert count(team, "runs:slow_shout:k2") == 1
+
+    team.sidecars["c"].restart(kill=True)  # C's sidecar dies while its child workflow waits on its activity
+    team.redis.set("release:wrap:k2", 1)
+    state = client.wait_for_workflow_completion("k2", timeout_in_seconds=120)
+    assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    shouted, greeted = json.loads(state.serialized_output)
+    assert shouted == "K2! (run 1)" and greeted.startswith("hello <k2> (run ")
+    assert count(team, "runs:slow_shout:k2") == 1  # B's activity completed before the crash: not run again
+    child = team.history("c", "k2:0002")
+    assert sum("taskCompleted" in e for e in child) == 1
+    assert child[-1]["executionCompleted"]["workflowStatus"] == "ORCHESTRATION_STATUS_COMPLETED"
+
+
 @local_only("the app directory is the local sidecar's stand-in for placement")
 def test_directory_lists_serving_apps_and_a_killed_sidecar_goes_stale(team: Team) -> None:
     from localdapr.workflow.directory import entry_key
