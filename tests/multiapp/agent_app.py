@@ -53,7 +53,27 @@ execution = None
 if role == "orchestrator":
     execution = AgentExecutionConfig(orchestration_mode=os.environ["MODE"], max_iterations=int(os.environ.get("MAX_ITERATIONS", "2")))
 runtime = wf.WorkflowRuntime(host="127.0.0.1", port=os.environ["DAPR_GRPC_PORT"])
-llm = PlanningScript(os.environ["PLAN"].split(",")) if os.environ.get("PLAN") else ScriptedChatClient(turns)
+class HeldScript(ScriptedChatClient):
+    """``HOLD=1``: every chat turn is counted in Redis (``llm:<name>``) and waits for
+    ``release:<name>``, so a test can kill the app or its sidecar while the agent is mid-task."""
+
+    def generate(self, messages=None, *, tools=None, response_format=None, stream=False, **kwargs):  # type: ignore[no-untyped-def]
+        if response_format is None:
+            import time
+
+            import redis
+
+            r = redis.Redis.from_url(os.environ["COUNTER_REDIS_URL"])
+            r.incr(f"llm:{name}")
+            while not r.exists(f"release:{name}"):
+                time.sleep(0.02)
+        return super().generate(messages, tools=tools, response_format=response_format, stream=stream, **kwargs)
+
+
+if os.environ.get("PLAN"):
+    llm: ScriptedChatClient = PlanningScript(os.environ["PLAN"].split(","))
+else:
+    llm = HeldScript(turns) if os.environ.get("HOLD") else ScriptedChatClient(turns)
 agent = DurableAgent(
     name=name, role=f"{name} role", goal=f"Help as {name}", instructions=[f"You are {name}."], llm=llm,
     state=AgentStateConfig(store=StateStoreService(store_name="statestore")),

@@ -99,3 +99,52 @@ def test_orchestrator_runs_each_agent_in_its_own_app(team: Team, mode: str, max_
         assert rows[-1]["executionCompleted"]["workflowStatus"] == "ORCHESTRATION_STATUS_COMPLETED"
     final = json.loads(state.serialized_output)
     assert final["name"] == boss and final["role"] == "assistant"
+
+
+@pytest.fixture
+def fresh_team(dapr_runtime: str) -> Iterator[Team]:
+    """A team of its own (it is crashed): Frodo's LLM calls wait for the test's release."""
+    t = start_team(dapr_runtime, "xteamk", roles=(), workers=False)
+    try:
+        registry = (ROOT / "components" / "02-durable-agent-state" / "agentstatestore.yaml").read_text()
+        (t.resources / "agentstatestore.yaml").write_text(registry.replace("localhost:6379", t.redis_server.address))
+        for role in ("a", "b", "c"):
+            t.add_sidecar(role)
+        start_member(t, "b", "Frodo", {"HOLD": "1", "COUNTER_REDIS_URL": t.redis_server.url})
+        start_member(t, "c", "Sam", {})
+        start_member(t, "a", "Boss", {"ROLE": "orchestrator", "MODE": "roundrobin", "MAX_ITERATIONS": "2"})
+        yield t
+    finally:
+        t.stop()
+
+
+@pytest.mark.parametrize("victim", ["app", "sidecar"])
+def test_orchestration_survives_kill_9_of_a_sub_agent(fresh_team: Team, victim: str) -> None:
+    """kill -9 of Frodo's app (or of its sidecar) while Frodo's child workflow is in its LLM call:
+    after the restart the orchestration completes; Frodo's turn ran again only because it was
+    in flight, and every child completed exactly once in the orchestrator's history."""
+    from cookbook.processes import wait_until
+
+    team = fresh_team
+    calls = lambda: int(team.redis.get("llm:Frodo") or 0)  # noqa: E731
+    client = team.client("a")
+    client.schedule_new_workflow("dapr.agents.Boss.workflow", input={"task": "Take the ring to Mordor"}, instance_id="crash1")
+    wait_until(lambda: calls() == 1, 120, "Frodo in its LLM call")
+    if victim == "app":
+        team.workers["Frodo"].kill()
+        team.workers["Frodo"].start_and_wait(120)
+    else:
+        team.sidecars["b"].restart(kill=True)
+    wait_until(lambda: calls() >= 2, 120, "Frodo's turn run again after the restart")
+    team.redis.set("release:Frodo", 1)
+    state = team.client("a").wait_for_workflow_completion("crash1", timeout_in_seconds=180)
+    assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    children = cross_app_children(team, "crash1")
+    assert sorted(e["router"]["targetAppID"] for e in children) == sorted([team.apps["b"], team.apps["c"]])
+    a = team.apps["a"]
+    ids = {k.decode().split("||")[2] for k in team.redis.keys(f"{a}||*workflow||crash1*||metadata")}
+    done = [e for iid in ids for e in team.history("a", iid)
+            if "childWorkflowInstanceCompleted" in e and e["router"]["sourceAppID"] != a]  # the agents' answers
+    assert sorted(e["router"]["sourceAppID"] for e in done) == sorted([team.apps["b"], team.apps["c"]])
+    frodo = next(e["childWorkflowInstanceCreated"]["instanceId"] for e in children if e["router"]["targetAppID"] == team.apps["b"])
+    assert sum("executionCompleted" in e for e in team.history("b", frodo)) == 1
