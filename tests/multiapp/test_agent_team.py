@@ -148,3 +148,29 @@ def test_orchestration_survives_kill_9_of_a_sub_agent(fresh_team: Team, victim: 
     assert sorted(e["router"]["sourceAppID"] for e in done) == sorted([team.apps["b"], team.apps["c"]])
     frodo = next(e["childWorkflowInstanceCreated"]["instanceId"] for e in children if e["router"]["targetAppID"] == team.apps["b"])
     assert sum("executionCompleted" in e for e in team.history("b", frodo)) == 1
+
+
+def test_agent_calls_an_agent_in_another_app_as_a_tool(team: Team) -> None:
+    """Agents-as-tools: a plain agent in app A finds Frodo in the team registry (its ``load_tools``
+    activity registers registry peers as tools with their ``appid``); its LLM calls the tool, and
+    Frodo's workflow runs as a child in app B, its answer going back as the tool result."""
+    script = [{"tool_calls": [{"name": "Frodo", "arguments": {"task": "Carry the ring."}}]}, {"content": "Frodo has it."}]
+    gandalf = start_member(team, "a", "Gandalf", {"SCRIPT": json.dumps(script)})
+    try:
+        client = team.client("a")
+        client.schedule_new_workflow("dapr.agents.Gandalf.workflow", input={"task": "Who carries the ring?"}, instance_id="tool1")
+        state = client.wait_for_workflow_completion("tool1", timeout_in_seconds=180)
+    finally:
+        gandalf.terminate()
+        team.workers.pop("Gandalf")
+    assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    assert "Frodo has it." in state.serialized_output
+    children = cross_app_children(team, "tool1")
+    assert [e["router"]["targetAppID"] for e in children] == [team.apps["b"]]
+    child = children[0]["childWorkflowInstanceCreated"]
+    assert child["name"] == "dapr.agents.Frodo.workflow" and "Carry the ring." in child["input"]
+    rows = team.history("b", child["instanceId"])
+    assert rows[-1]["executionCompleted"]["workflowStatus"] == "ORCHESTRATION_STATUS_COMPLETED"
+    assert "Frodo handled it." in rows[-1]["executionCompleted"]["result"]
+    done = next(e for e in team.history("a", "tool1") if "childWorkflowInstanceCompleted" in e)
+    assert done["router"] == {"sourceAppID": team.apps["b"], "targetAppID": team.apps["a"]}
