@@ -341,6 +341,21 @@ class WorkflowEngine:
                     taskScheduledId=task_id, failureDetails=c.failureDetails if c.HasField("failureDetails") else None))
             ev.router.CopyFrom(router)
             out.append((parent_id, ev, False, _remote(router, self.runtime.app_id)))
+        if done is not None:
+            out += self._cascade_terminate(state)
+        return out
+
+    def _cascade_terminate(self, state: InstanceState) -> list[tuple[str, history.HistoryEvent, bool, str | None]]:
+        """daprd's ``terminateChildren``: a workflow that finished after a terminate with
+        ``recurse`` sends every child it created (its app's, or another app's by the child's
+        router) an ExecutionTerminated with recurse; a child already finished drops it."""
+        term = next((e.executionTerminated for e in state.history if e.HasField("executionTerminated")), None)
+        if term is None or not term.recurse:
+            return []
+        out: list[tuple[str, history.HistoryEvent, bool, str | None]] = []
+        for child, app in dict.fromkeys(_children(state, self.runtime.app_id)):
+            ev = event(executionTerminated=history.ExecutionTerminatedEvent(input=term.input if term.HasField("input") else None, recurse=True))
+            out.append((child, ev, False, app))
         return out
 
     def _run_reminder(self, iid: str, delay: float = 0.0) -> Reminder:

@@ -68,6 +68,10 @@ if role == "a":
         child = yield ctx.call_child_workflow("slow_greeter", input=name, app_id=APP_C)
         return [shouted, child]
 
+    @rt.workflow(name="cross_waiting")
+    def cross_waiting(ctx: wf.DaprWorkflowContext, name: str):  # type: ignore[no-untyped-def]
+        return (yield ctx.call_child_workflow("waiter", input=name, app_id=APP_C))
+
     @rt.workflow(name="cross_missing")
     def cross_missing(ctx: wf.DaprWorkflowContext, target: str):  # type: ignore[no-untyped-def]
         return (yield ctx.call_activity("shout", input="late", app_id=target))
@@ -110,6 +114,10 @@ elif role == "c":
     def slow_greeter(ctx: wf.DaprWorkflowContext, text: str):  # type: ignore[no-untyped-def]
         wrapped = yield ctx.call_activity(slow_wrap, input=text)
         return f"hello {wrapped}"
+
+    @rt.workflow(name="waiter")
+    def waiter(ctx: wf.DaprWorkflowContext, text: str):  # type: ignore[no-untyped-def]
+        return (yield ctx.wait_for_external_event("go"))
 
     @rt.workflow(name="failing_child")
     def failing_child(ctx: wf.DaprWorkflowContext, text: str):  # type: ignore[no-untyped-def]

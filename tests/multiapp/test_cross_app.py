@@ -128,3 +128,21 @@ def test_recursive_purge_deletes_the_child_in_the_other_app(team: Team) -> None:
     assert team.keys("c", "purge1:0002")
     team.client("a").purge_workflow("purge1", recursive=True)
     assert team.keys("a", "purge1") == [] and team.keys("c", "purge1:0002") == []
+
+
+def test_recursive_terminate_reaches_the_child_in_the_other_app(team: Team) -> None:
+    """daprd's ``terminateChildren``: once the terminated parent is saved, every child it created
+    gets an ExecutionTerminated (recurse) through its own app's workflow actor."""
+    client = team.client("a")
+    client.schedule_new_workflow("cross_waiting", input="zed", instance_id="term1")
+    in_c = team.client("c")
+    # through C's workflow actor (daprd's GetInstance can read a half-written first save)
+    started = in_c.wait_for_workflow_start("term1:0001", timeout_in_seconds=60)
+    assert started is not None and started.runtime_status == wf.WorkflowStatus.RUNNING
+    client.terminate_workflow("term1", recursive=True)
+    parent = client.wait_for_workflow_completion("term1", timeout_in_seconds=60)
+    assert parent is not None and parent.runtime_status == wf.WorkflowStatus.TERMINATED
+    child = in_c.wait_for_workflow_completion("term1:0001", timeout_in_seconds=60)
+    assert child is not None and child.runtime_status == wf.WorkflowStatus.TERMINATED
+    terminated = [e for e in team.history("c", "term1:0001") if "executionTerminated" in e]
+    assert len(terminated) == 1 and terminated[0]["executionTerminated"].get("recurse") is True
