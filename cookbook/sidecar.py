@@ -6,6 +6,7 @@ daprd: ``DAPRD`` env var, ``daprd`` on PATH, the project's own build folder ``.d
 (the layout ``dapr init --slim`` writes, spec J4). With real daprd, ``scheduler`` and
 ``placement`` from the same folder start first, each with its own health and metrics ports
 (their defaults collide on one host, spec J2). ``DAPR_RUNTIME=auto|daprd|local`` forces a choice.
+Several apps that must reach each other (cross-app workflows) share one :class:`ControlPlane`.
 """
 
 from __future__ import annotations
@@ -122,6 +123,97 @@ def _http_ok(url: str, expect: int = 204) -> bool:
         return False
 
 
+def control_plane_processes(binaries: DaprBinaries, ports: PortBlock, run_dir: Path, placement_port: int, scheduler_port: int,
+                            log_level: str, label: str) -> list[ManagedProcess]:
+    """scheduler and placement processes, each listener on a port of ``ports``.
+
+    Their defaults would collide when two notebooks run side by side: placement's raft peer
+    (127.0.0.1:8201), scheduler's embedded etcd (2379 client, 2380 peer), both healthz
+    servers (8080) and metrics (9090), and they listen on every interface. Every listener is
+    told 127.0.0.1; daprd 1.18.2's healthz server ignores ``--healthz-listen-address`` and
+    listens on all interfaces (its port still comes from the block).
+    """
+    missing = [n for n, p in (("scheduler", binaries.scheduler), ("placement", binaries.placement)) if p is None]
+    if missing:
+        raise SidecarNotFound(f"daprd found at {binaries.daprd} but not {', '.join(missing)} beside it")
+    helpers = []
+    for name, binary, port in (("scheduler", binaries.scheduler, scheduler_port), ("placement", binaries.placement, placement_port)):
+        healthz, metrics = ports.take_many(2)
+        argv = [
+            str(binary), "--port", str(port), "--listen-address", "127.0.0.1",
+            "--healthz-port", str(healthz), "--healthz-listen-address", "127.0.0.1",
+            "--enable-metrics=false", "--metrics-port", str(metrics), "--metrics-listen-address", "127.0.0.1",
+            "--log-level", log_level,
+        ]
+        if name == "scheduler":
+            etcd_client, etcd_peer = ports.take_many(2)
+            argv += [
+                "--etcd-data-dir", str(run_dir / "scheduler-data"),
+                "--etcd-client-port", str(etcd_client), "--etcd-client-listen-address", "127.0.0.1",
+                "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{etcd_peer}",
+            ]
+        else:
+            argv += ["--initial-cluster", f"dapr-placement-0=127.0.0.1:{ports.take()}"]
+        helpers.append(
+            ManagedProcess(
+                f"{name}:{label}",
+                argv,
+                run_dir / f"{name}.log",
+                ready=lambda h=healthz: _http_ok(f"http://127.0.0.1:{h}/healthz"),
+                cwd=run_dir,
+            )
+        )
+    return helpers
+
+
+@dataclass
+class ControlPlane:
+    """What several sidecars of one notebook or test share: ONE placement, ONE scheduler and ONE
+    name-resolution file.
+
+    Why: daprd finds another app's actors (the workflow and activity actors a cross-app child
+    workflow or activity runs on) only through the placement service both sidecars report to,
+    keeps their reminders in one scheduler, and resolves the other app's address through the
+    same name-resolution store. A pair per sidecar, as a lone :class:`Sidecar` starts, would
+    leave each app alone. With the local sidecar there are no processes: the apps meet in the
+    actor state store's Redis, and the ports only switch actors on (the flags stay the same).
+    """
+
+    ports: PortBlock
+    run_dir: Path
+    runtime: str | None = None
+    log_level: str = "info"
+    placement_port: int = field(init=False)
+    scheduler_port: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.run_dir = Path(self.run_dir)
+        self.runtime_used, self.binaries = choose_runtime(self.runtime)
+        self.placement_port, self.scheduler_port = self.ports.take_many(2)
+        self.helpers: list[ManagedProcess] = []
+        if self.binaries is not None:
+            self.helpers = control_plane_processes(self.binaries, self.ports, self.run_dir, self.placement_port,
+                                                   self.scheduler_port, self.log_level, "shared")
+
+    @property
+    def name_db(self) -> Path:
+        return self.run_dir / "name-resolution.db"
+
+    def start(self, timeout: float = 60.0) -> dict[str, float]:
+        """Start what is not running yet (scheduler first); seconds to healthy per process."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        return {h.name.split(":")[0]: h.start_and_wait(timeout) for h in self.helpers if not h.alive}
+
+    def stop(self) -> None:
+        for helper in reversed(self.helpers):
+            helper.terminate()
+
+    def sidecar(self, app_id: str, resources_paths: Sequence[Path | str], **kwargs: object) -> "Sidecar":
+        """A sidecar for ``app_id`` on this control plane, ports from the same block."""
+        return Sidecar(app_id, resources_paths, self.ports, self.run_dir / app_id, runtime=self.runtime_used,
+                       control_plane=self, **kwargs)  # type: ignore[arg-type]
+
+
 @dataclass
 class Sidecar:
     """One sidecar (plus placement/scheduler for real daprd) on ports from a block."""
@@ -138,6 +230,8 @@ class Sidecar:
     extra_args: Sequence[str] = ()
     # Extra environment for the sidecar process (e.g. DAPR_API_TOKEN, APP_API_TOKEN).
     env: dict[str, str] = field(default_factory=dict)
+    # Shared placement/scheduler/name resolution (several apps); None: this sidecar's own pair.
+    control_plane: ControlPlane | None = None
     http_port: int = field(init=False)
     grpc_port: int = field(init=False)
     placement_port: int = field(init=False)
@@ -146,12 +240,18 @@ class Sidecar:
     def __post_init__(self) -> None:
         self.run_dir = Path(self.run_dir)
         self.runtime_used, self.binaries = choose_runtime(self.runtime)
-        self.http_port, self.grpc_port, self.placement_port, self.scheduler_port = self.ports.take_many(4)
+        if self.control_plane is not None:
+            if self.control_plane.runtime_used != self.runtime_used:
+                raise ValueError(f"sidecar {self.app_id!r} would run {self.runtime_used} on a {self.control_plane.runtime_used} control plane")
+            self.http_port, self.grpc_port = self.ports.take_many(2)
+            self.placement_port, self.scheduler_port = self.control_plane.placement_port, self.control_plane.scheduler_port
+        else:
+            self.http_port, self.grpc_port, self.placement_port, self.scheduler_port = self.ports.take_many(4)
         # daprd only: metrics (disabled, but its port is still bound-checked) and the internal
         # gRPC port (daprd picks a random ephemeral one otherwise).
         self.metrics_port, self.internal_grpc_port = self.ports.take_many(2) if self.binaries is not None else (None, None)
         self.helpers: list[ManagedProcess] = []
-        if self.binaries is not None:
+        if self.binaries is not None and self.control_plane is None:
             self.helpers = self._daprd_helpers(self.binaries)
         self.process = ManagedProcess(
             f"sidecar:{self.app_id}",
@@ -188,7 +288,8 @@ class Sidecar:
 
     def daprd_config(self) -> Path:
         """The caller's Configuration plus SQLite name resolution, in the run directory."""
-        return write_daprd_config(self.run_dir / "daprd-config.yaml", self.run_dir / "name-resolution.db", self.config)
+        name_db = self.control_plane.name_db if self.control_plane is not None else self.run_dir / "name-resolution.db"
+        return write_daprd_config(self.run_dir / "daprd-config.yaml", name_db, self.config)
 
     def argv(self) -> list[str]:
         if self.binaries is not None:
@@ -200,50 +301,11 @@ class Sidecar:
         return [sys.executable, "-m", "localdapr", *self.daprd_flags()]
 
     def _daprd_helpers(self, binaries: DaprBinaries) -> list[ManagedProcess]:
-        """placement and scheduler for this sidecar, each listener on a block port.
-
-        Their defaults would collide when two notebooks run side by side: placement's raft peer
-        (127.0.0.1:8201), scheduler's embedded etcd (2379 client, 2380 peer), both healthz
-        servers (8080) and metrics (9090), and they listen on every interface. Every listener is
-        told 127.0.0.1; daprd 1.18.2's healthz server ignores ``--healthz-listen-address`` and
-        listens on all interfaces (its port still comes from the block).
-        """
+        """placement and scheduler for this sidecar alone (see :func:`control_plane_processes`)."""
         if not self.actors:
             return []
-        missing = [n for n, p in (("scheduler", binaries.scheduler), ("placement", binaries.placement)) if p is None]
-        if missing:
-            raise SidecarNotFound(f"daprd found at {binaries.daprd} but not {', '.join(missing)} beside it")
-        helpers = []
-        for name, binary, port in (
-            ("scheduler", binaries.scheduler, self.scheduler_port),
-            ("placement", binaries.placement, self.placement_port),
-        ):
-            healthz, metrics = self.ports.take_many(2)
-            argv = [
-                str(binary), "--port", str(port), "--listen-address", "127.0.0.1",
-                "--healthz-port", str(healthz), "--healthz-listen-address", "127.0.0.1",
-                "--enable-metrics=false", "--metrics-port", str(metrics), "--metrics-listen-address", "127.0.0.1",
-                "--log-level", self.log_level,
-            ]
-            if name == "scheduler":
-                etcd_client, etcd_peer = self.ports.take_many(2)
-                argv += [
-                    "--etcd-data-dir", str(self.run_dir / "scheduler-data"),
-                    "--etcd-client-port", str(etcd_client), "--etcd-client-listen-address", "127.0.0.1",
-                    "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{etcd_peer}",
-                ]
-            else:
-                argv += ["--initial-cluster", f"dapr-placement-0=127.0.0.1:{self.ports.take()}"]
-            helpers.append(
-                ManagedProcess(
-                    f"{name}:{self.app_id}",
-                    argv,
-                    self.run_dir / f"{name}.log",
-                    ready=lambda h=healthz: _http_ok(f"http://127.0.0.1:{h}/healthz"),
-                    cwd=self.run_dir,
-                )
-            )
-        return helpers
+        return control_plane_processes(binaries, self.ports, self.run_dir, self.placement_port, self.scheduler_port,
+                                       self.log_level, self.app_id)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def _healthy(self) -> bool:
@@ -255,6 +317,8 @@ class Sidecar:
         the sidecar itself. ``step_seconds`` keeps each process's time to healthy (progress lines)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.step_seconds: dict[str, float] = {}
+        if self.control_plane is not None:
+            self.step_seconds.update(self.control_plane.start(timeout))
         for helper in self.helpers:
             if not helper.alive:
                 self.step_seconds[helper.name.split(":")[0]] = helper.start_and_wait(timeout)
@@ -269,6 +333,8 @@ class Sidecar:
         self.process.terminate()
 
     def stop(self) -> None:
+        """Stop the sidecar and its own placement/scheduler (a shared control plane keeps running:
+        the caller stops it once every sidecar on it is stopped)."""
         self.process.terminate()
         for helper in reversed(self.helpers):
             helper.terminate()

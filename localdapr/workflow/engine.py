@@ -6,6 +6,13 @@ instance from Redis, does one step, and saves state + reminder changes in one tr
 picks up where the killed one stopped: the worker gets the full history and replays (H3.6).
 Steps of one instance are serialised by an in-process lock (one sidecar owns its app's
 instances, as placement guarantees for daprd).
+
+Cross-app (a router naming another app, as daprd 1.18 routes it): the activity or the child's
+start goes into the TARGET app's reminder set, and its result (an activity's TaskCompleted /
+TaskFailed, a child's completion) into the PARENT app's set, each in the same MULTI as the state
+change that produced it; the sidecar serving that app runs it (``directory.py`` says whether
+one does now). The child's rows live under the target app's prefix, as daprd writes them;
+an activity run in another app writes no rows there, as daprd's activity actor writes none.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any, Awaitable, Callable
 from localdapr.runtime import Runtime
 from localdapr.workflow.errors import BackendError, actor_not_found, actor_stalled, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
+from localdapr.workflow.directory import Directory
 from localdapr.workflow.reminders import PARK, Reminder, Reminders
 from localdapr.workflow.runtimestate import (
     InstanceState, apply_response, cancelled_event_timers, event, new_events_for_turn, new_execution_id, now_ts, sv, unfired_timers,
@@ -45,12 +53,35 @@ def _unb64(text: str) -> history.HistoryEvent:
     return history.HistoryEvent.FromString(base64.b64decode(text))
 
 
+def _remote(router: orchestration.TaskRouter | None, app_id: str) -> str | None:
+    """The other app a router sends work to, or None when it stays in this app."""
+    if router is None or not router.HasField("targetAppID") or router.targetAppID in ("", app_id):
+        return None
+    return router.targetAppID
+
+
+def remote_id(kind: str, source_app: str, iid: str, rest: str) -> str:
+    """The id of a step put in another app's reminder set: the source app keeps ids of two apps'
+    same-named instances apart, and single bars keep it out of the target's own per-instance
+    removals (which match ``||<instance>||``)."""
+    return f"{kind}@{source_app}|{iid}|{rest}"
+
+
+def _activity_result(p: dict[str, Any], response: service.ActivityResponse) -> history.HistoryEvent:
+    if response.HasField("failureDetails"):
+        return event(taskFailed=history.TaskFailedEvent(taskScheduledId=p["task_id"], failureDetails=response.failureDetails,
+                                                        taskExecutionId=p["task_execution_id"]))
+    return event(taskCompleted=history.TaskCompletedEvent(taskScheduledId=p["task_id"], result=response.result if response.HasField("result") else None,
+                                                          taskExecutionId=p["task_execution_id"]))
+
+
 class WorkflowEngine:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.streams = WorkItemStreams()
         self.storage: WorkflowStorage | None = None
         self.reminders: Reminders | None = None
+        self.directory: Directory | None = None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._changed = asyncio.Condition()
         self._background: set[asyncio.Task[None]] = set()
@@ -66,8 +97,15 @@ class WorkflowEngine:
         self.reminders.handler = self._handle
         self.storage = WorkflowStorage(store, self.runtime.app_id, self.runtime.namespace_or_default, self.reminders)
         self.reminders.start()
+        opts = self.runtime.options
+        self.directory = Directory(store.client, self.runtime.namespace_or_default, self.runtime.app_id,
+                                   {"grpcPort": opts.dapr_grpc_port, "httpPort": opts.dapr_http_port},
+                                   lambda: self.streams.connected > 0)
+        self.directory.start()
 
     def _worker_connected(self) -> None:
+        if self.directory is not None:
+            self.directory.refresh_soon()
         if self.reminders is not None:
             task = asyncio.get_running_loop().create_task(self.reminders.retry_now())
             self._background.add(task)  # the loop keeps only a weak reference to tasks
@@ -76,6 +114,8 @@ class WorkflowEngine:
     async def close(self) -> None:
         if self.reminders is not None:
             await self.reminders.close()
+        if self.directory is not None:
+            await self.directory.close()
 
     def metadata_section(self) -> dict[str, Any]:
         """What daprd 1.18.2's /v1.0/metadata shows of workflows: nothing while no worker is
@@ -171,6 +211,7 @@ class WorkflowEngine:
                 state.generation += 1  # daprd: once per turn that continued as new, however many times
             plan = self._plan(state, effects, rid, 0 if restarts else old_len)
             await storage.save(state, stored, plan, history_from=0 if restarts else None)
+            await self._say_who_waits(iid, plan)
             if state.terminal:  # daprd's durabletask backend logs each completion like this
                 started = state.started_event()
                 log.info("%s: '%s' completed with a %s status.", iid, started.executionStarted.name if started else "?",
@@ -215,6 +256,7 @@ class WorkflowEngine:
                 plan.drop_kinds = ("timer", "act")
         else:
             plan.remove += [f"timer||{iid}||{t}||{gen}" for t in cancelled_event_timers(state.history, old_len)]
+        me = self.runtime.app_id
         for act in effects.activities:
             payload = {
                 "kind": "activity", "instance": iid, "task_id": act.task_id, "name": act.name, "input": act.input,
@@ -222,23 +264,45 @@ class WorkflowEngine:
             }
             if act.propagated is not None:  # daprd keeps it on the activity's reminder data too
                 payload["propagated"] = base64.b64encode(act.propagated.SerializeToString()).decode()
-            plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", payload))
+            target = _remote(act.router, me)
+            if target is None:
+                plan.add.append(Reminder.now(f"act||{iid}||{act.task_id}||{gen}", payload))
+            else:  # daprd calls the activity actor of the target app (actorTypeBuilder.Activity(target))
+                payload |= {"app": me, "router": {"sourceAppID": act.router.sourceAppID, "targetAppID": target}}  # type: ignore[union-attr]
+                plan.add.append(Reminder.now(remote_id("act", me, iid, f"{act.task_id}|{gen}"), payload, app=target))
         for timer in effects.timers:
             fired = event(timerFired=history.TimerFiredEvent(fireAt=timer.fire_at, timerId=timer.timer_id))
             due = int(timer.fire_at.ToMilliseconds())
             plan.add.append(Reminder(f"timer||{iid}||{timer.timer_id}||{gen}", due, {
                 "kind": "timer", "instance": iid, "generation": gen, "event": _b64(fired)}))
         propagated = {c.instance_id: c.propagated for c in effects.children if c.propagated is not None}
-        for n, (target, ev, create) in enumerate(self._deliveries(state, started, effects)):
+        for n, (target, ev, create, app) in enumerate(self._deliveries(state, started, effects)):
             payload = {"kind": "deliver", "instance": target, "event": _b64(ev), "create": create}
             if create and target in propagated:  # the child keeps it as its propagated-history row
                 payload["propagated"] = base64.b64encode(propagated[target].SerializeToString()).decode()
-            plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", payload))
+            if app is None or app == me:
+                plan.add.append(Reminder.now(f"deliver||{iid}||{gen}-{len(state.history)}-{n}", payload))
+            else:  # a child started in, or a completion returned to, another app
+                plan.add.append(Reminder.now(remote_id("deliver", me, iid, f"{gen}-{len(state.history)}-{n}"), payload, app=app))
         return plan
 
-    def _deliveries(self, state: InstanceState, started: history.HistoryEvent, effects: Any) -> list[tuple[str, history.HistoryEvent, bool]]:
-        """Events for other instances, delivered by their own durable reminders."""
-        out: list[tuple[str, history.HistoryEvent, bool]] = []
+    async def _say_who_waits(self, iid: str, plan: SavePlan) -> None:
+        """Log, in daprd's words, steps handed to an app no sidecar serves right now: daprd
+        retries such a call until placement finds the app; here the step waits in that app's
+        reminder set, and runs as soon as a sidecar of it has a worker."""
+        if self.directory is None:
+            return
+        for app in sorted({r.app for r in plan.add if r.app is not None and r.app != self.runtime.app_id}):
+            if not await self.directory.is_live(app):
+                log.warning("Workflow actor '%s': remote app '%s' is not available (no sidecar of it has a workflow worker); "
+                            "the work for it waits until it is", iid, app)
+
+    def _deliveries(self, state: InstanceState, started: history.HistoryEvent, effects: Any) -> list[tuple[str, history.HistoryEvent, bool, str | None]]:
+        """Events for other instances, delivered by their own durable reminders: (instance,
+        event, create, app whose sidecar takes it or None for this one). As daprd's
+        ``callStateMessage``: a child's start goes to its router's target app, a child's
+        completion to the parent's app (the completion's target)."""
+        out: list[tuple[str, history.HistoryEvent, bool, str | None]] = []
         me = started.executionStarted
         for child in effects.children:
             ev = event(executionStarted=history.ExecutionStartedEvent(
@@ -253,11 +317,11 @@ class WorkflowEngine:
                 parent.workflowInstance.executionId.CopyFrom(me.workflowInstance.executionId)
             parent.appID = child.router.sourceAppID
             ev.router.CopyFrom(child.router)
-            out.append((child.instance_id, ev, True))
+            out.append((child.instance_id, ev, True, _remote(child.router, self.runtime.app_id)))
         for sent in effects.events:
-            out.append((sent.instance_id, event(eventRaised=history.EventRaisedEvent(name=sent.name, input=sv(sent.data))), False))
+            out.append((sent.instance_id, event(eventRaised=history.EventRaisedEvent(name=sent.name, input=sv(sent.data))), False, None))
         for target, reason in effects.terminations:
-            out.append((target, event(executionTerminated=history.ExecutionTerminatedEvent(input=sv(reason))), False))
+            out.append((target, event(executionTerminated=history.ExecutionTerminatedEvent(input=sv(reason))), False, None))
         done = effects.completed
         parent_id = me.parentInstance.workflowInstance.instanceId
         if done is not None and parent_id:
@@ -276,13 +340,30 @@ class WorkflowEngine:
                 ev = event(childWorkflowInstanceFailed=history.ChildWorkflowInstanceFailedEvent(
                     taskScheduledId=task_id, failureDetails=c.failureDetails if c.HasField("failureDetails") else None))
             ev.router.CopyFrom(router)
-            out.append((parent_id, ev, False))
+            out.append((parent_id, ev, False, _remote(router, self.runtime.app_id)))
+        if done is not None:
+            out += self._cascade_terminate(state)
+        return out
+
+    def _cascade_terminate(self, state: InstanceState) -> list[tuple[str, history.HistoryEvent, bool, str | None]]:
+        """daprd's ``terminateChildren``: a workflow that finished after a terminate with
+        ``recurse`` sends every child it created (its app's, or another app's by the child's
+        router) an ExecutionTerminated with recurse; a child already finished drops it."""
+        term = next((e.executionTerminated for e in state.history if e.HasField("executionTerminated")), None)
+        if term is None or not term.recurse:
+            return []
+        out: list[tuple[str, history.HistoryEvent, bool, str | None]] = []
+        for child, app in dict.fromkeys(_children(state, self.runtime.app_id)):
+            ev = event(executionTerminated=history.ExecutionTerminatedEvent(input=term.input if term.HasField("input") else None, recurse=True))
+            out.append((child, ev, False, app))
         return out
 
     def _run_reminder(self, iid: str, delay: float = 0.0) -> Reminder:
         return Reminder.now(f"run||{iid}||turn", {"kind": "run", "instance": iid}, delay)
 
     async def _run_activity(self, rid: str, p: dict[str, Any]) -> bool:
+        if p.get("app", self.runtime.app_id) != self.runtime.app_id:
+            return await self._run_remote_activity(rid, p)
         storage = self.require()
         iid = p["instance"]
         state, _ = await storage.load(iid)
@@ -297,20 +378,39 @@ class WorkflowEngine:
         if "propagated" in p:
             request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
         response = await self.streams.run_activity(request)
-        if response.HasField("failureDetails"):
-            ev = event(taskFailed=history.TaskFailedEvent(taskScheduledId=p["task_id"], failureDetails=response.failureDetails,
-                                                          taskExecutionId=p["task_execution_id"]))
-        else:
-            ev = event(taskCompleted=history.TaskCompletedEvent(taskScheduledId=p["task_id"], result=response.result if response.HasField("result") else None,
-                                                                taskExecutionId=p["task_execution_id"]))
+        ev = _activity_result(p, response)
         scheduled = next((e for e in state.history if e.eventId == p["task_id"] and e.HasField("taskScheduled")), None)
         if scheduled is not None and scheduled.HasField("router"):
             ev.router.CopyFrom(scheduled.router)  # the result carries its TaskScheduled's router
         return await self._append(iid, ev, rid, generation=p["generation"])
 
+    async def _run_remote_activity(self, rid: str, p: dict[str, Any]) -> bool:
+        """An activity another app's workflow scheduled here (daprd's activity actor of this
+        app): run it on this app's worker, then hand the result to the workflow's app, in one
+        MULTI with removing this step. No workflow state is read or written here; the
+        workflow's sidecar drops a result that comes too late (another generation, finished)."""
+        storage = self.require()
+        iid, parent_app = p["instance"], p["app"]
+        request = service.ActivityRequest(
+            name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
+            workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
+        )
+        if "propagated" in p:
+            request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
+        response = await self.streams.run_activity(request)
+        ev = _activity_result(p, response)
+        ev.router.sourceAppID, ev.router.targetAppID = p["router"]["sourceAppID"], p["router"]["targetAppID"]
+        result = Reminder.now(remote_id("deliver", self.runtime.app_id, iid, f"act-{p['task_id']}-{p['generation']}"),
+                              {"kind": "deliver", "instance": iid, "event": _b64(ev), "generation": p["generation"]}, app=parent_app)
+        pipe = storage.client.pipeline(transaction=True)
+        storage.reminders.queue_changes(pipe, [result], [rid])
+        await pipe.execute()
+        return True
+
     async def _deliver(self, rid: str, p: dict[str, Any]) -> bool:
         incoming = history.PropagatedHistory.FromString(base64.b64decode(p["propagated"])) if "propagated" in p else None
-        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False), incoming=incoming)
+        return await self._append(p["instance"], _unb64(p["event"]), rid, create=p.get("create", False), incoming=incoming,
+                                  generation=p.get("generation"))
 
     async def _append(self, iid: str, ev: history.HistoryEvent, rid: str | None, *, generation: int | None = None, create: bool = False,
                       incoming: history.PropagatedHistory | None = None) -> bool:
@@ -433,10 +533,9 @@ class WorkflowEngine:
         if not state.terminal and not force:
             raise not_completed()
         count = 0
-        children = [e.childWorkflowInstanceCreated.instanceId for e in state.history if e.HasField("childWorkflowInstanceCreated")]
-        for child in children if recursive else []:
+        for child, app in _children(state, self.runtime.app_id) if recursive else []:
             try:
-                count += await self.purge(child, force, recursive)
+                count += await (self.purge(child, force, recursive) if app is None else self._purge_remote(app, child, force))
             except BackendError as err:
                 if not err.not_found:  # a child purged already is skipped, as durabletask-go does
                     raise
@@ -446,3 +545,45 @@ class WorkflowEngine:
                 raise instance_not_found()
             await storage.purge(iid, stored)
         return count + 1
+
+    async def _purge_remote(self, app: str, iid: str, force: bool) -> int:
+        """A child workflow that lives in another app, purged with its own children (daprd's
+        ``recursivePurgeWorkflowState`` on that app's workflow actor): the app must be served
+        (placement's lookup fails otherwise, after its retries); its rows and reminders are
+        deleted in the shared actor store."""
+        assert self.directory is not None and self.storage is not None
+        if not await self._wait_live(app):
+            raise actor_not_found(workflow_actor_type(self.runtime.namespace_or_default, app), iid)
+        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app))
+        state, stored = await storage.load(iid)
+        if not state.exists:
+            raise instance_not_found()
+        if not force and state.stalled:
+            raise actor_stalled(iid)
+        if not force and not state.terminal:
+            raise not_completed()
+        count = 0
+        for child, child_app in _children(state, app):
+            try:
+                count += await self._purge_remote(child_app or app, child, force)
+            except BackendError as err:
+                if not err.not_found:
+                    raise
+        await storage.purge(iid, stored)
+        return count + 1
+
+    async def _wait_live(self, app: str) -> bool:
+        """Whether a sidecar serves ``app``, waiting as long as placement's lookup retries."""
+        assert self.directory is not None
+        deadline = time.monotonic() + ACTOR_LOOKUP_SECONDS
+        while not await self.directory.is_live(app):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.25)
+        return True
+
+
+def _children(state: InstanceState, app_id: str) -> list[tuple[str, str | None]]:
+    """The child workflows an instance created: (instance id, the other app it lives in or None)."""
+    return [(e.childWorkflowInstanceCreated.instanceId, _remote(e.router if e.HasField("router") else None, app_id))
+            for e in state.history if e.HasField("childWorkflowInstanceCreated")]

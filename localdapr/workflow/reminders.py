@@ -10,6 +10,12 @@ worker or its stream died) it is retried one second later, forever, as daprd's f
 does, and at once when a worker (re)connects: a sidecar restarted under a waiting worker should
 not add a retry interval on top of the worker's own reconnect backoff. At-least-once: a step may
 run again after a crash, never zero times.
+
+Cross-app steps (an activity or child workflow whose router names another app, a child's result
+for a parent in another app) are reminders in the OTHER app's set, written in the same MULTI as
+the state that made them: whichever sidecar serves that app id runs them, and while none does
+they wait in Redis (daprd keeps retrying the call until placement finds the app). A publish on
+the app's wake channel (``localdapr||<app>||reminders||wake``) makes its sidecar look at once.
 """
 
 from __future__ import annotations
@@ -39,17 +45,24 @@ class Reminder:
     id: str
     due_ms: int
     payload: dict[str, Any]
+    app: str | None = None  # the app whose sidecar runs it; None: this sidecar's own app
 
     @staticmethod
-    def now(id: str, payload: dict[str, Any], delay: float = 0.0) -> "Reminder":
-        return Reminder(id, int((time.time() + delay) * 1000), payload)
+    def now(id: str, payload: dict[str, Any], delay: float = 0.0, app: str | None = None) -> "Reminder":
+        return Reminder(id, int((time.time() + delay) * 1000), payload, app)
+
+
+def reminder_keys(app_id: str) -> tuple[str, str, str]:
+    """An app's reminder set, payload hash and wake channel (keys daprd never uses)."""
+    return f"localdapr||{app_id}||reminders", f"localdapr||{app_id}||reminders||data", f"localdapr||{app_id}||reminders||wake"
 
 
 class Reminders:
     def __init__(self, client: aioredis.Redis, app_id: str) -> None:
         self.client = client
-        self.zkey = f"localdapr||{app_id}||reminders"
-        self.hkey = f"localdapr||{app_id}||reminders||data"
+        self.app_id = app_id
+        self.zkey, self.hkey, self.channel = reminder_keys(app_id)
+        self._listener: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
         self._retrying: set[str] = set()  # failed steps waiting out RETRY_SECONDS
@@ -64,9 +77,18 @@ class Reminders:
             if rid not in added:
                 pipe.zrem(self.zkey, rid)
                 pipe.hdel(self.hkey, rid)
+        woken: set[str] = set()
         for r in add:
-            pipe.zadd(self.zkey, {r.id: r.due_ms})
-            pipe.hset(self.hkey, r.id, json.dumps(r.payload))
+            if r.app is not None and r.app != self.app_id:  # another app's step: its sidecar runs it
+                zkey, hkey, channel = reminder_keys(r.app)
+                if channel not in woken:
+                    woken.add(channel)
+            else:
+                zkey, hkey = self.zkey, self.hkey
+            pipe.zadd(zkey, {r.id: r.due_ms})
+            pipe.hset(hkey, r.id, json.dumps(r.payload))
+        for channel in sorted(woken):  # after the writes, inside the same MULTI
+            pipe.publish(channel, "1")
 
     def queue_instance_removal(self, pipe: Any, instance_id: str, kind: str | None = None) -> None:
         """Drop every reminder of an instance (purge), or only those of one ``kind`` (the id's
@@ -116,10 +138,32 @@ class Reminders:
     # ---- the loop that fires them --------------------------------------------------------------
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="workflow-reminders")
+        self._listener = asyncio.create_task(self._listen(), name="workflow-reminders-wake")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._listener):
+            if task is not None:
+                task.cancel()
+
+    async def _listen(self) -> None:
+        """Wake the loop when another app's sidecar added a step for this app (a publish on this
+        app's wake channel); without it the step would wait for the next poll (<= 0.5 s)."""
+        while True:
+            pubsub = self.client.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis away: polling still finds the steps
+                await asyncio.sleep(RETRY_SECONDS)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:  # noqa: BLE001
+                    pass
 
     async def _loop(self) -> None:
         while True:

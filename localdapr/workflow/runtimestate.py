@@ -43,6 +43,7 @@ class ActivityToRun:
     input: str | None
     task_execution_id: str
     propagated: history.PropagatedHistory | None = None  # history sent along (PropagationScope)
+    router: orchestration.TaskRouter | None = None  # its targetAppID names the app that runs it
 
 
 @dataclass
@@ -411,7 +412,7 @@ def apply_response(state: InstanceState, new_events: list[H], response: service.
             add(event(taskScheduled=history.TaskScheduledEvent(name=a.name, input=a.input if a.HasField("input") else None,
                                                                 taskExecutionId=a.taskExecutionId, **_scope(a))))
             effects.activities.append(ActivityToRun(action.id, a.name, a.input.value if a.HasField("input") else None, a.taskExecutionId,
-                                                    assemble_propagated(state, a.historyPropagationScope, app_id)))
+                                                    assemble_propagated(state, a.historyPropagationScope, app_id), router))
         elif kind == "createTimer":
             a = action.createTimer
             created = history.TimerCreatedEvent(fireAt=a.fireAt)

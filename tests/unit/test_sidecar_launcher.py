@@ -187,3 +187,56 @@ def test_start_stack_that_cannot_start_a_sidecar_leaves_no_redis_behind(tmp_path
     with pytest.raises(sidecar.SidecarNotFound):
         services.start_stack(30, "x", "01-redis-state-store", tmp_path, runtime="daprd")  # block 23000, no notebook owns it
     assert [p for p in processes.live_processes() if id(p) not in before] == []
+
+
+def test_sidecars_on_one_control_plane_share_placement_scheduler_and_name_resolution(
+        tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cross-app workflows need every daprd on ONE placement and ONE scheduler: two sidecars on a
+    ControlPlane start one pair between them, get its addresses and one SQLite name file."""
+    import yaml
+
+    bin_dir = make_dapr_home(tmp_path / "home")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAPR_RUNTIME", raising=False)
+    plane = sidecar_module.ControlPlane(ports, tmp_path / "run")
+    first, second = plane.sidecar("app-a", [tmp_path]), plane.sidecar("app-b", [tmp_path])
+    try:
+        assert first.helpers == [] and second.helpers == []
+        first.start(timeout=30)
+        second.start(timeout=30)
+        assert len((bin_dir / "placement.argv.json").read_text().splitlines()) == 1
+        assert len((bin_dir / "scheduler.argv.json").read_text().splitlines()) == 1
+        place = json.loads((bin_dir / "placement.argv.json").read_text())
+        runs = [json.loads(line) for line in (bin_dir / "daprd.argv.json").read_text().splitlines()]
+        assert [r[r.index("--app-id") + 1] for r in runs] == ["app-a", "app-b"]
+        for argv in runs:
+            assert argv[argv.index("--placement-host-address") + 1] == f"127.0.0.1:{place[place.index('--port') + 1]}"
+            assert argv[argv.index("--scheduler-host-address") + 1] == f"127.0.0.1:{plane.scheduler_port}"
+            config = yaml.safe_load(Path(argv[argv.index("--config") + 1]).read_text())
+            assert config["spec"]["nameResolution"]["configuration"]["connectionString"] == str(plane.name_db)
+        used = [first.http_port, first.grpc_port, second.http_port, second.grpc_port, plane.placement_port, plane.scheduler_port]
+        assert len(set(used)) == len(used) and all(ports.base <= p < ports.base + ports.size for p in used)
+        first.stop()  # one app stopped: the shared pair keeps serving the other
+        assert all(h.alive for h in plane.helpers) and second.process.alive
+    finally:
+        first.stop()
+        second.stop()
+        plane.stop()
+    assert not any(p.alive for p in [first.process, second.process, *plane.helpers])
+
+
+def test_local_control_plane_starts_nothing_and_switches_actors_on(tmp_path: Path, ports: PortBlock) -> None:
+    plane = sidecar_module.ControlPlane(ports, tmp_path / "run", runtime="local")
+    assert plane.helpers == [] and plane.start() == {}
+    side = plane.sidecar("app-l", [tmp_path])
+    flags = side.daprd_flags()
+    assert flags[flags.index("--placement-host-address") + 1] == f"127.0.0.1:{plane.placement_port}"
+    assert side.run_dir == tmp_path / "run" / "app-l"
+
+
+def test_a_sidecar_cannot_mix_runtimes_with_its_control_plane(tmp_path: Path, ports: PortBlock, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dapr_home(tmp_path / "home")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    plane = sidecar_module.ControlPlane(ports, tmp_path / "run", runtime="local")
+    with pytest.raises(ValueError, match="would run daprd on a local control plane"):
+        Sidecar("x", [tmp_path], ports, tmp_path / "x", runtime="daprd", control_plane=plane)
