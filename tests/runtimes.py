@@ -11,8 +11,10 @@ missing binary is a failure.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,8 +74,10 @@ _DAPRD_LOOPBACK = (
 
 @functools.cache
 def _bare_daprd_config() -> Path:
-    """One Configuration with file-based name resolution for every bare daprd of this run."""
+    """One Configuration with file-based name resolution for every bare daprd of this run
+    (its folder is removed when the test process exits)."""
     folder = Path(tempfile.mkdtemp(prefix="daprd-nr-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return write_daprd_config(folder / "config.yaml", folder / "nr.db")
 
 
