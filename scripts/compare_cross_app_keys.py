@@ -13,7 +13,6 @@ timestamps and UUIDs and prints what differs. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.compare_workflow_keys import dump, normalise  # noqa: E402
+from scripts.compare_workflow_keys import dump, report_differences  # noqa: E402
 from tests.multiapp.team import start_team  # noqa: E402
 
 RUNS = (("cross_parent", "p1", "ada"), ("cross_failure", "p2", "bob"), ("cross_uncaught", "p3", "cy"))
@@ -51,17 +50,7 @@ def main() -> None:
             apps[key.split("||")[0]] = apps.get(key.split("||")[0], 0) + 1
         print(f"===== {runtime}: {len(keys)} keys, per app prefix {apps}")
     if len(dumps) == 2:
-        a, b = dumps["daprd"], dumps["local"]
-        differ = sorted(set(a) ^ set(b))
-        print("===== only daprd:", sorted(set(a) - set(b)))
-        print("===== only local:", sorted(set(b) - set(a)))
-        for key in sorted(set(a) & set(b)):
-            na, nb = normalise(a[key]), normalise(b[key])
-            if na != nb:
-                differ.append(key)
-                print("DIFF", key, "\n   daprd:", json.dumps(na, sort_keys=True), "\n   local:", json.dumps(nb, sort_keys=True))
-        print(f"===== {len(differ)} key(s) differ")
-        sys.exit(1 if differ else 0)
+        sys.exit(1 if report_differences(dumps["daprd"], dumps["local"]) else 0)
 
 
 if __name__ == "__main__":

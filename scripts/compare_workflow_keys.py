@@ -175,19 +175,24 @@ def main() -> None:
         for key, entry in keys.items():
             print(key, json.dumps(entry, default=str))
     if len(dumps) == 2:
-        a, b = dumps["daprd"], dumps["local"]
-        differ = sorted(set(a) ^ set(b))
-        print("===== only daprd:", sorted(set(a) - set(b)))
-        print("===== only local:", sorted(set(b) - set(a)))
-        for key in sorted(set(a) & set(b)):
-            na, nb = normalise(a[key]), normalise(b[key])
-            if na != nb:
-                differ.append(key)
-                print("DIFF", key)
-                print("   daprd:", json.dumps(na, sort_keys=True))
-                print("   local:", json.dumps(nb, sort_keys=True))
-        print(f"===== {len(differ)} key(s) differ")
-        sys.exit(1 if differ else 0)
+        sys.exit(1 if report_differences(dumps["daprd"], dumps["local"]) else 0)
+
+
+def report_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Print the keys only one runtime wrote and every common key whose normalised value differs;
+    returns the keys that differ (also used by compare_cross_app_keys.py)."""
+    differ = sorted(set(a) ^ set(b))
+    print("===== only daprd:", sorted(set(a) - set(b)))
+    print("===== only local:", sorted(set(b) - set(a)))
+    for key in sorted(set(a) & set(b)):
+        na, nb = normalise(a[key]), normalise(b[key])
+        if na != nb:
+            differ.append(key)
+            print("DIFF", key)
+            print("   daprd:", json.dumps(na, sort_keys=True))
+            print("   local:", json.dumps(nb, sort_keys=True))
+    print(f"===== {len(differ)} key(s) differ")
+    return differ
 
 
 if __name__ == "__main__":

@@ -49,6 +49,18 @@ def _b64(ev: history.HistoryEvent) -> str:
     return base64.b64encode(ev.SerializeToString()).decode()
 
 
+def _activity_request(p: dict[str, Any]) -> service.ActivityRequest:
+    """An activity step's work item, as durabletask-go's grpcExecutor.ExecuteActivity builds it:
+    the instance id only (and the propagated history when the workflow sent one)."""
+    request = service.ActivityRequest(
+        name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
+        workflowInstance=orchestration.WorkflowInstance(instanceId=p["instance"]),
+    )
+    if "propagated" in p:
+        request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
+    return request
+
+
 def _unb64(text: str) -> history.HistoryEvent:
     return history.HistoryEvent.FromString(base64.b64decode(text))
 
@@ -370,14 +382,7 @@ class WorkflowEngine:
         if not state.exists or state.terminal or state.generation != p["generation"]:
             await storage.reminders.remove(rid)
             return True
-        # As durabletask-go's grpcExecutor.ExecuteActivity builds it: the instance id only.
-        request = service.ActivityRequest(
-            name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
-            workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
-        )
-        if "propagated" in p:
-            request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
-        response = await self.streams.run_activity(request)
+        response = await self.streams.run_activity(_activity_request(p))
         ev = _activity_result(p, response)
         scheduled = next((e for e in state.history if e.eventId == p["task_id"] and e.HasField("taskScheduled")), None)
         if scheduled is not None and scheduled.HasField("router"):
@@ -391,13 +396,7 @@ class WorkflowEngine:
         workflow's sidecar drops a result that comes too late (another generation, finished)."""
         storage = self.require()
         iid, parent_app = p["instance"], p["app"]
-        request = service.ActivityRequest(
-            name=p["name"], input=sv(p["input"]), taskId=p["task_id"], taskExecutionId=p["task_execution_id"],
-            workflowInstance=orchestration.WorkflowInstance(instanceId=iid),
-        )
-        if "propagated" in p:
-            request.propagatedHistory.ParseFromString(base64.b64decode(p["propagated"]))
-        response = await self.streams.run_activity(request)
+        response = await self.streams.run_activity(_activity_request(p))
         ev = _activity_result(p, response)
         ev.router.sourceAppID, ev.router.targetAppID = p["router"]["sourceAppID"], p["router"]["targetAppID"]
         result = Reminder.now(remote_id("deliver", self.runtime.app_id, iid, f"act-{p['task_id']}-{p['generation']}"),
