@@ -23,21 +23,15 @@ import pytest
 
 from cookbook.params import ParameterError
 from cookbook.paths import BUILD, NOTEBOOKS, ROOT
+from tests.notebooks import cases
 from tests.runtimes import require_runtime
 
 PAPERMILL = str(Path(sys.executable).parent / "papermill")  # the README's `.venv/bin/papermill`
 NOTEBOOK_NAMES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
 
-# (notebook, cwd, parameters, counters expected in results.json)
-CASES = [
-    ("01_redis_state_store", ROOT, {"dapr_runtime": "local"}, {"orders": 3, "persistence_off_keys_left": 0, "aof_keys_left": 3}),
-    ("01_redis_state_store", NOTEBOOKS, {"dapr_runtime": "daprd", "app_id": "shop", "order_count": 5, "ttl_seconds": 10},
-     {"orders": 5, "persistence_off_keys_left": 0, "aof_keys_left": 5}),
-    ("02_durable_agent_state", ROOT, {"dapr_runtime": "local"},
-     {"registry_entries": 1, "llm_turn0_calls_app_crash": 1, "tool_runs_app_crash": 2, "tool_runs_sidecar_crash": 2}),
-    ("02_durable_agent_state", NOTEBOOKS, {"dapr_runtime": "daprd", "app_id": "meteo", "city": "Lisbon"},
-     {"registry_entries": 1, "llm_turn0_calls_app_crash": 1, "tool_runs_app_crash": 2, "tool_runs_sidecar_crash": 2}),
-]
+# (notebook, cwd, parameters, counters expected in results.json): one module per notebook
+CASES = cases.CASES
+BAD_VALUES = cases.BAD_VALUES
 
 
 def _one_liner(notebook: str, cwd: Path, params: dict[str, Any], out: Path) -> subprocess.CompletedProcess[str]:
@@ -65,22 +59,8 @@ def test_readme_one_liner_runs_from_any_cwd(tmp_path: Path, name: str, cwd: Path
     assert results["passed"] is True and results["runtime"] == params["dapr_runtime"]
     assert {k: results["counters"][k] for k in expected} == expected
     assert results["timings"]["sidecar_restart"] > 0
-    if name.startswith("02"):
-        assert "app_restart_to_completed" in results["timings"] and "sidecar_restart_to_completed" in results["timings"]
-
-
-# One bad value for every parameter of every notebook (a new notebook's parameters must be added).
-BAD_VALUES: dict[str, Any] = {
-    "output_dir": 42,
-    "dapr_runtime": "bogus",
-    "redis_url": "localhost:6379",
-    "app_id": "Orders_App",
-    "order_count": -1,
-    "ttl_seconds": 0,
-    "llm": "bogus",
-    "city": "",
-    "completion_timeout": 0,
-}
+    if name in cases.CHECKS:
+        cases.CHECKS[name](results, params)
 
 
 def _cells(notebook: str) -> tuple[str, str]:
@@ -96,7 +76,10 @@ def _parameters(notebook: str) -> list[str]:
 
 @pytest.mark.parametrize("notebook", NOTEBOOK_NAMES)
 def test_every_parameter_has_a_bad_value_here(notebook: str) -> None:
-    assert set(_parameters(notebook)) <= set(BAD_VALUES), "add a bad value for each new parameter"
+    module = next((m for m in cases.MODULES if m.NOTEBOOK == notebook), None)
+    assert module is not None, f"add tests/notebooks/cases/nb{notebook[:2]}.py for {notebook}"
+    assert set(_parameters(notebook)) <= set(module.BAD_VALUES), "add a bad value for each new parameter"
+    assert {params["dapr_runtime"] for _, params, _ in module.CASES} >= {"local", "daprd"}, "one papermill case per runtime at least"
 
 
 CASES_BAD = [(nb, p) for nb in NOTEBOOK_NAMES for p in _parameters(nb)]
