@@ -20,6 +20,7 @@ import secrets
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ class Tenancy:
             self.apps[name] = app
         for name in sidecars:
             app = self.apps[name]
-            seconds = app.wait_ready(timeout)
+            app.ready_seconds = seconds = app.wait_ready(timeout)
             print(f"app-{name} ready {seconds:.1f} s (pid {app.pid})", flush=True)
 
     def call(self, sidecar: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -139,10 +140,11 @@ class Tenancy:
     def stop(self) -> None:
         for client in self.http.values():
             client.close()
-        for app in reversed(list(self.apps.values())):
-            app.terminate()
-        for sidecar in reversed(list(self.sidecars.values())):
-            sidecar.stop()
+        # All apps at once, then all sidecars at once: an agent's SIGTERM handler deregisters it
+        # (a few seconds each under load), and one by one the cleanup cell took ~25 s.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda app: app.terminate(), self.apps.values()))
+            list(pool.map(lambda sidecar: sidecar.stop(), self.sidecars.values()))
         if self.plane is not None:
             self.plane.stop()
         self.redis.stop()
