@@ -119,19 +119,24 @@ class Tenancy:
                   f"(pid {sidecar.pid})", flush=True)
             self.http[name] = httpx.Client(base_url=f"http://127.0.0.1:{sidecar.http_port}/v1.0", timeout=10)
 
-    def start_apps(self, script: Path, sidecars: dict[str, dict[str, str]], ready_line: str = "agent ready",
-                   timeout: float = 120) -> None:
-        """One app process per named sidecar (started together: their imports take seconds)."""
+    def start_apps(self, script: Path, sidecars: dict[str, dict[str, str]], ready_line: str = "agent ready") -> None:
+        """Start one app process per named sidecar, without waiting (see :meth:`wait_apps`):
+        an agent spends seconds importing dapr-agents, time the notebook can use meanwhile."""
         for name, env in sidecars.items():
             app = self.sidecars[name].app_process(f"app-{name}", [sys.executable, str(script)], env={"PYTHONPATH": str(ROOT), **env})
             log = app.log_path
             app.ready = lambda a=app, p=log: p.exists() and p.read_text().count(ready_line) >= a.starts
             app.start()
+            app.started_at = time.monotonic()  # type: ignore[attr-defined]
             self.apps[name] = app
-        for name in sidecars:
-            app = self.apps[name]
-            app.ready_seconds = seconds = app.wait_ready(timeout)
-            print(f"app-{name} ready {seconds:.1f} s (pid {app.pid})", flush=True)
+
+    def wait_apps(self, timeout: float = 120) -> None:
+        """Wait until every app started by :meth:`start_apps` is ready; ``ready_seconds`` counts
+        from its start."""
+        for name, app in self.apps.items():
+            app.wait_ready(timeout)
+            app.ready_seconds = seconds = time.monotonic() - app.started_at  # type: ignore[attr-defined]
+            print(f"app-{name} ready {seconds:.1f} s after its start (pid {app.pid})", flush=True)
 
     def call(self, sidecar: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One HTTP call to a sidecar's Dapr API (``path`` after ``/v1.0``)."""
