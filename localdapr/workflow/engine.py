@@ -105,7 +105,7 @@ class WorkflowEngine:
         if store is None:
             log.info("workflows disabled: %s", "no actor state store" if self.runtime.options.actors_enabled else "no --placement-host-address")
             return
-        self.reminders = Reminders(store.client, self.runtime.app_id)
+        self.reminders = Reminders(store.client, self.runtime.app_id, self.runtime.namespace_or_default)
         self.reminders.handler = self._handle
         self.storage = WorkflowStorage(store, self.runtime.app_id, self.runtime.namespace_or_default, self.reminders)
         self.reminders.start()
@@ -553,7 +553,7 @@ class WorkflowEngine:
         assert self.directory is not None and self.storage is not None
         if not await self._wait_live(app):
             raise actor_not_found(workflow_actor_type(self.runtime.namespace_or_default, app), iid)
-        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app))
+        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app, self.runtime.namespace_or_default))
         state, stored = await storage.load(iid)
         if not state.exists:
             raise instance_not_found()
