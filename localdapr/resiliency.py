@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localdapr.components.loader import load_documents
+import yaml
 
-log = logging.getLogger("localdapr.resiliency")
+log = logging.getLogger("localdapr.runtime")
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -98,11 +98,28 @@ class Resiliency:
         return self.inbound_retries.get(component)
 
 
+def _documents(paths: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Every mapping document of the YAML files, quietly: the component loader has already
+    reported files it could not read (and refused missing folders)."""
+    docs: list[tuple[Path, dict[str, Any]]] = []
+    for folder in paths:
+        if not Path(folder).is_dir():
+            continue
+        for file in sorted(Path(folder).iterdir()):
+            if not (file.is_file() and file.suffix.lower() in (".yaml", ".yml")):
+                continue
+            try:
+                docs += [(file, doc) for doc in yaml.safe_load_all(file.read_text()) if isinstance(doc, dict)]
+            except (yaml.YAMLError, OSError, UnicodeDecodeError):
+                continue
+    return docs
+
+
 def load(paths: list[Path], app_id: str) -> Resiliency:
     """Read the Resiliency documents of the resources paths; a bad one is logged and skipped, as
     daprd logs ``Error loading resiliency configuration`` and starts without it."""
     inbound: dict[str, RetryPolicy] = {}
-    for file, doc in load_documents(paths, "Resiliency"):
+    for file, doc in _documents(paths):
         if doc.get("kind") != "Resiliency":
             continue
         scopes = doc.get("scopes") or []
@@ -121,5 +138,5 @@ def load(paths: list[Path], app_id: str) -> Resiliency:
         except (ValueError, TypeError, AttributeError) as exc:
             log.error("Error loading resiliency configuration %s from %s: %s", name, file, exc)
             continue
-        log.info("Resiliency configuration loaded: %s", name)
+        log.info("Loading Resiliency configuration: %s", name)
     return Resiliency(inbound)

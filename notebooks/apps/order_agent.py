@@ -35,10 +35,12 @@ class IdempotentWorkflowClient(wf.DaprWorkflowClient):
         event_id = ((input or {}).get("_message_metadata") or {}).get("id") if isinstance(input, dict) else None
         if instance_id is None and event_id:
             instance_id = f"msg-{event_id}"
-            r.incr(f"cookbook:deliveries:{instance_id}")              # every delivery of this message
+            delivery = r.incr(f"cookbook:deliveries:{instance_id}")   # every delivery of this message
             if self.get_workflow_state(instance_id, fetch_payloads=False) is not None:
+                print(f"message {event_id}: delivery {delivery}, run {instance_id} exists: waiting for it", flush=True)
                 return instance_id                                    # redelivered: the run exists
             r.incr(f"cookbook:runs_started:{instance_id}")            # a new run for this message
+            print(f"message {event_id}: delivery {delivery}, starting run {instance_id}", flush=True)
         return super().schedule_new_workflow(workflow, input=input, instance_id=instance_id, **kw)
 
 
