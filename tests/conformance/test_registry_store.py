@@ -126,3 +126,16 @@ def test_save_over_a_list_replaces_it(dapr: Dapr) -> None:
         c.save_state(STORE, key, json.dumps({"agents": ["A"]}), options=FIRST_WRITE)
     assert dapr.redis.type(key) == b"hash"
     assert dapr.redis.hgetall(key) == {b"data": b'{"agents": ["A"]}', b"version": b"1", b"first-write": b"0"}
+
+
+def test_first_use_of_a_script_is_not_a_refused_write(dapr: Dapr) -> None:
+    """After ``SCRIPT FLUSH`` (what a Redis restart does to the script cache) the local sidecar's
+    first EVALSHA fails with NOSCRIPT and is sent again; the count leaves that out."""
+    key = f"{team()}:_index"
+    dapr.redis.script_flush()
+    dapr.redis.config_resetstat()
+    with dapr.client() as c:
+        c.save_state(STORE, key, "{}", options=FIRST_WRITE)
+        with pytest.raises(DaprGrpcError):
+            c.save_state(STORE, key, "{}", etag="9", options=FIRST_WRITE)
+    assert failed_script_writes(dapr.redis) == 1
