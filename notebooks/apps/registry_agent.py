@@ -74,7 +74,8 @@ def run_agent(spec: dict[str, Any]) -> Any:
     beat = threading.Thread(target=heartbeat, args=(registry.store, f"alive:{team}:{name}", stop), daemon=True)
     beat.start()
     print(f"agent ready {name} team={team} pid={os.getpid()}", flush=True)
-    stop.wait()
+    while not stop.wait(0.2):  # wake up: a SIGTERM taken by another thread only runs here when the main thread does
+        pass
     beat.join()
     if runner is not None:
         runner.shutdown(agent)               # agent.stop(): deregisters, stops the workflow runtime
