@@ -63,6 +63,14 @@ def _script_error(exc: rexc.ResponseError) -> str:
     return text if text.startswith("ERR ") else "ERR " + text
 
 
+def _reply_text(exc: rexc.ResponseError) -> str:
+    """A Redis error reply as go-redis prints it. redis-py keeps replies with their own code
+    ("WRONGTYPE ...") whole but drops the generic "ERR " code, which go-redis keeps."""
+    text = str(exc)
+    code = text.split(" ", 1)[0]
+    return text if len(code) > 1 and code.isupper() and code.isalpha() else "ERR " + text
+
+
 CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
 
 
@@ -155,8 +163,14 @@ class RedisStateStore:
             fields = await self.client.hgetall(key)
         except rexc.ResponseError:
             # Not a hash (e.g. a plain string from an old writer): value without ETag (spec C1.2).
-            with _store_errors():
+            try:
                 value = await self.client.get(key)
+            except rexc.ResponseError as exc:
+                # Neither a hash nor a string (a list, a set...): daprd passes Redis's reply on as
+                # it is, "WRONGTYPE Operation against a key holding the wrong kind of value".
+                raise StoreError(_reply_text(exc)) from exc
+            except rexc.RedisError as exc:
+                raise _unavailable(exc) from exc
             return GetResponse(data=value, etag=None)
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
