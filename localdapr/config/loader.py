@@ -64,6 +64,8 @@ class Configuration:
     obfuscate_urls: bool = False
     omit_health_checks: bool = False
     sections: list[str] = field(default_factory=list)
+    # spec.features with enabled: true (the actor runtime reads ActorStateTTL)
+    features: list[str] = field(default_factory=list)
 
     @property
     def ignored_sections(self) -> list[str]:
@@ -182,6 +184,7 @@ def load(paths: list[Path]) -> Configuration:
         config.secret_scopes[name] = SecretsScope(
             name, access, tuple(sorted(scope.get("allowedSecrets") or [])), tuple(sorted(scope.get("deniedSecrets") or []))
         )
+    config.features = [str(f.get("name") or "") for f in spec.get("features") or [] if isinstance(f, dict) and f.get("enabled")]
     api = spec.get("api") or {}
     config.api_allowed = _rules(api.get("allowed"))
     config.api_denied = _rules(api.get("denied"))
