@@ -497,12 +497,14 @@ class ActorService:
         except DaprError as exc:
             app_log.error("Error executing reminder for actor %s: %s", rid, exc.message.removeprefix("error invoke actor method: "))
             return False
-        cancel = any(k.lower() == CANCEL_HEADER and v.lower() in ("true", "1", "yes", "y", "on") for k, v in reply.headers)
+        # daprd 1.18.2 keeps firing a reminder whose callback answers X-DaprReminderCancel (seen
+        # with the Scheduler), so the header is not acted on here either.
+        del reply
         current = await self.reminders.client.hget(self.reminders.hkey, rid)
         if current is None or json.loads(current).get("registered") != p.get("registered"):
             return True  # unregistered or registered anew during the call: leave the new one alone
         repeats = int(p.get("repeats", -1))
-        if cancel or not p.get("periodSeconds") or repeats == 1:
+        if not p.get("periodSeconds") or repeats == 1:
             await self.reminders.remove(rid)
             return True
         p["repeats"] = repeats - 1 if repeats > 0 else -1
