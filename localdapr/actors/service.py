@@ -230,7 +230,8 @@ class ActorService:
         warned = False
         while True:
             if self.hosts(actor_type):
-                return await self._invoke_local(actor_type, actor_id, method, body, headers, query, caller or self.runtime.app_id)
+                # daprd names the hosting app as the caller, even for a call another sidecar forwarded
+                return await self._invoke_local(actor_type, actor_id, method, body, headers, query, self.runtime.app_id)
             entry = await self._lookup(actor_type) if actor_type and actor_id else None
             if entry is not None and entry.get("appID") != self.runtime.app_id:
                 return await self._invoke_remote(entry, actor_type, actor_id, method, body, headers, query)
@@ -260,7 +261,8 @@ class ActorService:
             except ValueError:
                 err = None
             if isinstance(err, dict) and "errorCode" in err:
-                raise DaprError(errors._S.INTERNAL, resp.status_code, err["errorCode"], err.get("message", ""))
+                # daprd: the host's gRPC status, wrapped once more by the calling sidecar
+                raise errors.invoke_failed(f"rpc error: code = Internal desc = {err.get('message', '')}")
         return Reply(resp.status_code, resp.content, [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in _DROP_RESPONSE and k.lower() != "content-type"],
                      resp.headers.get("content-type", ""))
 
