@@ -8,6 +8,7 @@ Invocation answers with the app's status, headers and body; every failure is one
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -20,6 +21,7 @@ from localdapr.errors import DaprError, no_api_route
 from localdapr.state.encoding import encode_json
 
 router = APIRouter(route_class=RawSegmentRoute)
+http_log = logging.getLogger("localdapr.runtime.http")
 
 OPERATIONS = gojson.slice_of(gojson.struct("api.TransactionalOperation", ("operation", "Operation", gojson.STRING), ("request", "Request", gojson.ANY)))
 _REMINDER = gojson.struct("api.CreateReminderRequest", ("dueTime", "DueTime", gojson.STRING), ("period", "Period", gojson.STRING),
@@ -72,7 +74,12 @@ async def invoke(actor_type: str, actor_id: str, method: str, request: Request) 
         reply = await service.invoke(actor_type, actor_id, method, body, headers, request.url.query,
                                      caller=request.headers.get(CALLER_HEADER))
     except errors.LookupFailed as exc:
-        raise errors.invoke_failed(exc.text) from None
+        err = errors.invoke_failed(exc.text)
+        http_log.debug("api error: code = Internal desc = %s", err.message)
+        raise err from None
+    except DaprError as err:
+        http_log.debug("api error: code = Internal desc = %s", err.message)  # daprd's debug line for a failed call
+        raise
     response = Response(reply.body, status_code=reply.status)
     for k, v in reply.headers:
         response.headers.append(k, v)
