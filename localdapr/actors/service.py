@@ -115,27 +115,31 @@ class ActorService:
     # ---- lifecycle (runtime.services hooks) --------------------------------------------------
     @property
     def enabled(self) -> bool:
-        return self.store is not None
+        """Actors run with ``--placement-host-address`` (daprd: with placement), state store or not."""
+        return self.runtime.options.actors_enabled
 
     async def start(self) -> None:
-        self.store = self.runtime.actor_state_store
-        if self.store is None:
-            if self.runtime.app_id and self.runtime.options.app_port is None:
-                self.config_loaded.set()
-            return
-        log.info("Actor runtime started")
         opts = self.runtime.options
+        if not self.enabled:
+            self.config_loaded.set()
+            return
+        # daprd hosts and calls actors without an actor state store too; only state (and, here,
+        # reminders and the app directory, which live in that store's Redis) need it.
+        self.store = self.runtime.actor_state_store
+        log.info("Actor runtime started")
         self._client = httpx.AsyncClient(base_url=f"http://{opts.app_channel_address}:{opts.app_port}", timeout=None) if opts.app_port else None
         self._peers = httpx.AsyncClient(timeout=None)
-        self.reminders = Reminders(self.store.client, self.runtime.app_id, keys=reminder_keys(self.runtime.app_id))
-        self.reminders.handler = self._fire_reminder
-        self.reminders.start()
-        self._tasks = [asyncio.create_task(self._heartbeat(), name="actor-hosts"), asyncio.create_task(self._idle_scan(), name="actor-idle")]
+        self._tasks = [asyncio.create_task(self._idle_scan(), name="actor-idle")]
+        if self.store is not None:
+            self.reminders = Reminders(self.store.client, self.runtime.app_id, keys=reminder_keys(self.runtime.app_id))
+            self.reminders.handler = self._fire_reminder
+            self.reminders.start()
+            self._tasks.append(asyncio.create_task(self._heartbeat(), name="actor-hosts"))
         if opts.app_port is None:
             self.config_loaded.set()
 
     async def on_app_ready(self) -> None:
-        if self.store is None or self._client is None or self.config_loaded.is_set():
+        if not self.enabled or self._client is None or self.config_loaded.is_set():
             return
         try:
             resp = await self._client.get("/dapr/config", headers={"Content-Type": "application/json", "Dapr-App-Id": self.runtime.app_id, **app_headers()})
@@ -181,7 +185,7 @@ class ActorService:
             await self._beat_once()
 
     async def _beat_once(self) -> None:
-        if not self.config.types:
+        if not self.config.types or self.store is None:
             return
         opts = self.runtime.options
         entry = json.dumps({"appID": self.runtime.app_id, "httpPort": opts.dapr_http_port, "grpcPort": opts.dapr_grpc_port,
@@ -197,6 +201,8 @@ class ActorService:
             log.debug("actor host heartbeat failed: %s", exc)
 
     async def _lookup(self, actor_type: str) -> dict[str, Any] | None:
+        if self.store is None:
+            return None  # no shared Redis: only this app's own types are found
         try:
             raw = await self.store.client.get(host_key(self.runtime.namespace_or_default, actor_type))
         except Exception:  # noqa: BLE001
@@ -207,10 +213,13 @@ class ActorService:
         return actor_type in self.config.types
 
     # ---- checks ---------------------------------------------------------------------------
+    def require_actors(self) -> None:
+        if not self.enabled:
+            raise errors.no_placement()
+
     def require_store(self) -> None:
+        self.require_actors()
         if self.store is None:
-            if not self.runtime.options.actors_enabled:
-                raise errors.no_placement()
             raise errors.runtime_not_found()
 
     async def _wait_config(self) -> None:
@@ -225,7 +234,7 @@ class ActorService:
                      query: str = "", caller: str | None = None) -> Reply:
         """Call an actor method, here or on the sidecar hosting the type. Raises DaprError
         (``errors.invoke_failed``) or LookupFailed."""
-        self.require_store()
+        self.require_actors()
         deadline = time.monotonic() + LOOKUP_SECONDS
         warned = False
         while True:
@@ -525,7 +534,7 @@ class ActorService:
                            callback: str, data_json: str | None) -> None:
         if is_reserved(actor_type):
             raise errors.type_reserved(actor_type)
-        self.require_store()
+        self.require_actors()
         now = time.time()
         try:
             due = parse_time(due_time, now) if due_time else now
@@ -556,7 +565,7 @@ class ActorService:
     async def delete_timer(self, actor_type: str, actor_id: str, name: str) -> None:
         if is_reserved(actor_type):
             raise errors.type_reserved(actor_type)
-        self.require_store()
+        self.require_actors()
         task = self.timers.pop((actor_type, actor_id, name), None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()

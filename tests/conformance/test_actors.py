@@ -362,3 +362,36 @@ def test_zz_app_killed_mid_call_gets_daprd_error_and_the_actor_comes_back(stack:
     stack.app.start_and_wait(30)
     assert stack.http.put("/actors/Rec/crash1/method/hello").status_code == 200
     assert stack.http.get("/actors/Rec/crash1/state/k").json() == "before"
+
+
+# ---- without placement, without an actor state store -----------------------------------------------
+def _resources(tmp: Path, redis_address: str, actor_store: bool) -> Path:
+    folder = tmp / ("res-store" if actor_store else "res-plain")
+    folder.mkdir(exist_ok=True)
+    meta = {"redisHost": redis_address, **({"actorStateStore": "true"} if actor_store else {})}
+    (folder / "statestore.yaml").write_text(component("statestore", "state.redis", meta))
+    return folder
+
+
+def test_without_placement_every_actor_api_is_err_actor_no_placement(sidecar_factory, redis_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sidecar = sidecar_factory("noplacement", _resources(tmp_path, redis_server.address, True), actors=False)
+    base = f"http://127.0.0.1:{sidecar.http_port}/v1.0/actors/Rec/a1"
+    expected = (400, "ERR_ACTOR_NO_PLACEMENT", "placement service is not configured")
+    assert error(httpx.put(f"{base}/method/m")) == expected
+    assert error(httpx.get(f"{base}/state/k")) == expected
+    assert error(httpx.put(f"{base}/state", json=[])) == expected
+    assert error(httpx.put(f"{base}/reminders/r", json={"dueTime": "1s"})) == expected
+    assert error(httpx.put(f"{base}/timers/t", json={"dueTime": "1s"})) == expected
+
+
+def test_actors_run_without_an_actor_state_store(sidecar_factory, ports, redis_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """daprd hosts and calls actors with no ``actorStateStore``; only state needs one (daprd's state
+    calls then wait, the local sidecar answers ERR_ACTOR_RUNTIME_NOT_FOUND: see DIFFERENCES.md)."""
+    app, app_port = start_actor_app(ports, tmp_path, redis_server.url, ACTOR_CONFIG, name="nostore-app")
+    try:
+        sidecar = sidecar_factory("nostore", _resources(tmp_path, redis_server.address, False), app_port=app_port)
+        wait_until(lambda: redis_server.client().lrange("calls", 0, -1), details=lambda: sidecar.log_tail(20))
+        resp = httpx.put(f"http://127.0.0.1:{sidecar.http_port}/v1.0/actors/Rec/a1/method/hello", content=b"x", timeout=30)
+        assert (resp.status_code, resp.json()) == (200, {"echo": "x", "path": "/actors/Rec/a1/method/hello"})
+    finally:
+        app.terminate()
