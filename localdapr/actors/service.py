@@ -158,6 +158,12 @@ class ActorService:
     async def close(self) -> None:
         for task in [*self._tasks, *self.timers.values()]:
             task.cancel()
+        # daprd deactivates every active actor when it shuts down gracefully (DELETE to the app)
+        if self.table:
+            try:
+                await asyncio.wait_for(asyncio.gather(*(self.deactivate(a) for a in list(self.table.values())), return_exceptions=True), timeout=2.0)
+            except asyncio.TimeoutError:
+                pass
         if self.reminders is not None:
             await self.reminders.close()
         if self.store is not None and self.config.types:

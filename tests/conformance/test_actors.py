@@ -395,3 +395,17 @@ def test_actors_run_without_an_actor_state_store(sidecar_factory, ports, redis_s
         assert (resp.status_code, resp.json()) == (200, {"echo": "x", "path": "/actors/Rec/a1/method/hello"})
     finally:
         app.terminate()
+
+
+def test_a_graceful_stop_deactivates_active_actors(sidecar_factory, ports, redis_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app, app_port = start_actor_app(ports, tmp_path, redis_server.url, {"entities": ["Rec"]}, name="stop-app")
+    r = redis_server.client()
+    try:
+        sidecar = sidecar_factory("stopper", _resources(tmp_path, redis_server.address, True), app_port=app_port)
+        wait_until(lambda: r.lrange("calls", 0, -1), details=lambda: sidecar.log_tail(20))
+        assert httpx.put(f"http://127.0.0.1:{sidecar.http_port}/v1.0/actors/Rec/s1/method/hello", timeout=30).status_code == 200
+        sidecar.terminate()
+        deletes = [c for c in (json.loads(x) for x in r.lrange("calls", 0, -1)) if c["method"] == "DELETE"]
+        assert [c["path"] for c in deletes] == ["/actors/Rec/s1"]
+    finally:
+        app.terminate()
