@@ -55,6 +55,7 @@ CALLER_HEADER = "x-localdapr-caller-app-id"  # set by a local sidecar forwarding
 _DROP = {"host", "content-length", "connection", "transfer-encoding", "dapr-api-token", "keep-alive", "upgrade", CALLER_HEADER}
 _DROP_RESPONSE = {"content-length", "connection", "transfer-encoding", "date", "keep-alive"}
 FEATURE_TTL = "ActorStateTTL"
+CONFIG_TIMEOUT_SECONDS = 5.0
 
 
 def host_key(namespace: str, actor_type: str) -> str:
@@ -142,7 +143,9 @@ class ActorService:
         if not self.enabled or self._client is None or self.config_loaded.is_set():
             return
         try:
-            resp = await self._client.get("/dapr/config", headers={"Content-Type": "application/json", "Dapr-App-Id": self.runtime.app_id, **app_headers()})
+            # bounded: the other services' app-ready hooks run after this one
+            resp = await self._client.get("/dapr/config", headers={"Content-Type": "application/json", "Dapr-App-Id": self.runtime.app_id, **app_headers()},
+                                          timeout=CONFIG_TIMEOUT_SECONDS)
             doc = resp.json() if resp.status_code == 200 else {}
         except (httpx.HTTPError, ValueError) as exc:
             log.debug("no actor configuration from the app: %s", exc)
@@ -522,18 +525,26 @@ class ActorService:
             return True  # unregistered or registered anew during the call: leave the new one alone
         repeats = int(p.get("repeats", -1))
         if not p.get("periodSeconds") or repeats == 1:
-            await self.reminders.remove(rid)
+            await self._remove_if_unchanged(rid, current)
             return True
         p["repeats"] = repeats - 1 if repeats > 0 else -1
         nxt = max(now, time.time()) + float(p["periodSeconds"])
         if p.get("expires") is not None and nxt > p["expires"]:
-            await self.reminders.remove(rid)
+            await self._remove_if_unchanged(rid, current)
             return True
-        pipe = self.reminders.client.pipeline(transaction=True)
-        pipe.zadd(self.reminders.zkey, {rid: int(nxt * 1000)}, xx=True)
-        pipe.hset(self.reminders.hkey, rid, json.dumps(p))
-        await pipe.execute()
+        # Atomically, and only if nobody unregistered or replaced it meanwhile.
+        await self.reminders.client.eval(
+            "if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then "
+            "redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1]); redis.call('HSET', KEYS[2], ARGV[1], ARGV[4]) end return 0",
+            2, self.reminders.zkey, self.reminders.hkey, rid, current, int(nxt * 1000), json.dumps(p))
         return True
+
+    async def _remove_if_unchanged(self, rid: str, current: bytes) -> None:
+        assert self.reminders is not None
+        await self.reminders.client.eval(
+            "if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then "
+            "redis.call('ZREM', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[2], ARGV[1]) end return 0",
+            2, self.reminders.zkey, self.reminders.hkey, rid, current)
 
     # ---- timers ---------------------------------------------------------------------------------
     async def create_timer(self, actor_type: str, actor_id: str, name: str, due_time: str, period: str, ttl: str,
