@@ -64,11 +64,13 @@ def reminder_keys(app_id: str, namespace: str = "default") -> tuple[str, str, st
 
 
 class Reminders:
-    def __init__(self, client: aioredis.Redis, app_id: str, namespace: str = "default") -> None:
+    def __init__(self, client: aioredis.Redis, app_id: str, namespace: str = "default",
+                 keys: tuple[str, str, str] | None = None) -> None:
+        """``keys``: another set than the app's workflow reminders (the actor runtime's own)."""
         self.client = client
         self.app_id = app_id
         self.namespace = namespace
-        self.zkey, self.hkey, self.channel = reminder_keys(app_id, namespace)
+        self.zkey, self.hkey, self.channel = keys or reminder_keys(app_id, namespace)
         self._listener: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
