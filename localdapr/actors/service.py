@@ -62,9 +62,11 @@ def host_key(namespace: str, actor_type: str) -> str:
     return f"localdapr||actorhosts||{namespace}||{actor_type}"
 
 
-def reminder_keys(app_id: str) -> tuple[str, str, str]:
-    """This app's actor reminders (keys daprd never uses; the workflow engine's are apart)."""
-    base = f"localdapr||{app_id}||actorreminders"
+def reminder_keys(app_id: str, namespace: str = "default") -> tuple[str, str, str]:
+    """This app's actor reminders (keys daprd never uses; the workflow engine's are apart), per
+    namespace like the workflow engine's (two tenants may run the same app id on one Redis)."""
+    base = f"localdapr||{app_id}" if namespace in ("", "default") else f"localdapr||{namespace}||{app_id}"
+    base += "||actorreminders"
     return base, base + "||data", base + "||wake"
 
 
@@ -132,7 +134,8 @@ class ActorService:
         self._peers = httpx.AsyncClient(timeout=None)
         self._tasks = [asyncio.create_task(self._idle_scan(), name="actor-idle")]
         if self.store is not None:
-            self.reminders = Reminders(self.store.client, self.runtime.app_id, keys=reminder_keys(self.runtime.app_id))
+            self.reminders = Reminders(self.store.client, self.runtime.app_id, self.runtime.namespace_or_default,
+                                       keys=reminder_keys(self.runtime.app_id, self.runtime.namespace_or_default))
             self.reminders.handler = self._fire_reminder
             self.reminders.start()
             self._tasks.append(asyncio.create_task(self._heartbeat(), name="actor-hosts"))
