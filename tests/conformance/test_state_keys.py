@@ -105,3 +105,32 @@ def test_workflow_rows_are_what_the_sidecar_writes(stack: tuple[Sidecar, object,
     assert sorted(keys.workflow_keys(APP, "keys-1", history=meta.historyLength, inbox=meta.inboxLength, namespace=namespace)) == written
     assert all(f".{namespace or 'default'}.{APP}.workflow||" in k for k in written)
     assert {keys.decode(k).family for k in written} == {"workflow metadata", "workflow customStatus", "workflow history"}
+
+
+def test_orphan_scan_removes_orphans_and_keeps_a_key_written_meanwhile(stack: tuple[Sidecar, object, str]) -> None:
+    """The ETag guard of cookbook/orphans.py against the real sidecar: an entry rewritten between
+    the scan's read and its delete stays (the delete fails with the sidecar's ETag mismatch)."""
+    from dapr.clients import DaprClient
+
+    from cookbook.orphans import find_orphans, remove_orphans
+
+    sidecar, r, _ = stack
+    stores = {"agent per-run entry": "wf", "agent memory": "wf"}
+    with DaprClient(address=f"127.0.0.1:{sidecar.grpc_port}") as client:
+        for instance in ("gone-1", "racing-1", "alive-1"):
+            client.save_state("wf", keys.agent_entry_key("Scout", instance), json.dumps({"messages": []}))
+        client.save_state("wf", keys.agent_memory_key("Scout", "gone-1"), json.dumps([]))
+
+        def exists(instance: str) -> bool:
+            if instance == "racing-1":  # a run writes the entry after the scan read it
+                client.save_state("wf", keys.agent_entry_key("Scout", instance), json.dumps({"messages": ["new"]}))
+            return instance == "alive-1"
+
+        orphans = find_orphans(r, APP, stores=stores, workflow_exists=lambda i: i == "alive-1")
+        outcome = remove_orphans(client, orphans, exists)
+        racing = client.get_state("wf", keys.agent_entry_key("Scout", "racing-1")).data
+    entry = {i: keys.state_key(keys.agent_entry_key("Scout", i), app_id=APP, store="wf") for i in ("gone-1", "racing-1", "alive-1")}
+    memory = keys.state_key(keys.agent_memory_key("Scout", "gone-1"), app_id=APP, store="wf")
+    assert sorted(o.redis_key for o in orphans) == sorted([entry["gone-1"], entry["racing-1"], memory])
+    assert sorted(outcome["removed"]) == sorted([entry["gone-1"], memory]) and outcome["kept"] == [entry["racing-1"]]
+    assert json.loads(racing) == {"messages": ["new"]} and r.exists(entry["alive-1"])
