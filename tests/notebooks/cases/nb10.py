@@ -7,7 +7,7 @@ from cookbook.paths import NOTEBOOKS, ROOT
 NOTEBOOK = "10_state_key_management"
 _SAME = {"keys_after_first_runs": 90, "keys_per_run_of_2_turns": 39, "capped_tool_turns": 3, "half_purged_instances": 0, "orphans_left": 0}
 CASES = [
-    (ROOT, {"dapr_runtime": "local"}, {**_SAME, "purged_by_route": 4, "orphan_entries_removed": 5}),
+    (ROOT, {"dapr_runtime": "local"}, {**_SAME, "purged_by_route": 3, "orphan_entries_removed": 5}),
     (NOTEBOOKS, {"dapr_runtime": "daprd", "app_id": "ledger", "sidecar_namespace": "tenant-a", "growth_runs": 2, "growth_turns": 4},
      {**_SAME, "purged_by_route": 2, "orphan_entries_removed": 4}),
 ]
