@@ -518,8 +518,15 @@ class WorkflowEngine:
     async def purge(self, iid: str, force: bool = False, recursive: bool = True) -> int:
         """Delete a finished instance's rows (and, recursive, its child workflows' first), as
         durabletask-go's ``purgeWorkflowState``; returns how many instances were deleted."""
-        await self.reach_instance(iid)
         storage = self.require()
+        if recursive:
+            # daprd's recursive purge reads the instance from the store before any call on its
+            # workflow actor: a purged (or never created) instance is "not found" at once, even
+            # with no worker connected (the actor lookup would fail).
+            state, _ = await storage.load(iid)
+            if not state.exists:
+                raise instance_not_found("failed to fetch workflow state: ")
+        await self.reach_instance(iid)
         state, _ = await storage.load(iid)
         if not state.exists:
             raise instance_not_found("failed to fetch workflow state: " if recursive else "")
