@@ -45,7 +45,7 @@ cookbook: setup $(DAPRD_BUILD)
 TEST_WORKERS ?= 3
 test: setup $(DAPRD_BUILD) chromium
 	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q --ignore=tests/browser -n $(TEST_WORKERS) --dist loadgroup
-	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests/browser -q
+	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests/browser -q -n $(TEST_WORKERS) --dist loadgroup
 
 chromium:
 	./scripts/install-chromium.sh

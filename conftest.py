@@ -43,9 +43,10 @@ def xdist_group_of(item: pytest.Item) -> str:
     path = item.path
     if path.suffix == ".ipynb":
         return f"notebook-{path.name[:2]}"
-    if path.parent.name == "notebooks" and path.parent.parent.name == "tests":
+    if path.parent.name in ("notebooks", "browser") and path.parent.parent.name == "tests":
+        # papermill cases and the browser test: parametrized by a notebook's name or path
         callspec = getattr(item, "callspec", None)
-        names = [v for v in (callspec.params.values() if callspec else ()) if isinstance(v, str)]
+        names = [Path(v).name for v in (callspec.params.values() if callspec else ()) if isinstance(v, (str, Path))]
         numbers = {m.group(1) for v in names if (m := _NOTEBOOK_NUMBER.match(v))}
         if len(numbers) == 1:
             return f"notebook-{numbers.pop()}"
