@@ -215,6 +215,9 @@ def go_redis_text(exc: Exception) -> str:
     redis-py says it: we do not guess go-redis wording we have not seen.
     """
     text = str(exc)
+    unreachable = re.fullmatch(r"No master found for '[^']*'(?: : (.*))?", text, re.S)
+    if unreachable:  # go-redis's FailoverClient: no Sentinel named a primary for sentinelMasterName
+        return f"redis: all sentinels specified in configuration are unreachable: {unreachable.group(1) or 'redis: nil'}"
     if "HELLO must be called with the client already authenticated" in text:
         # redis-py opens with HELLO; go-redis falls back to PING after HELLO fails, and that is
         # the answer daprd shows
