@@ -15,6 +15,8 @@ down-after means faster failover and more false alarms under load.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,3 +157,25 @@ class SentinelGroup:
 
     def log_tail(self, index: int = 0, lines: int = 20) -> str:
         return self.sentinel_procs[index].log_tail(lines)
+
+    # ---- an asynchronous replica's window -----------------------------------------------
+    def replica(self) -> RedisServer:
+        """The first server that is not the primary now."""
+        primary_port = self.master_address()[1]
+        return next(s for s in self.servers if s.port != primary_port)
+
+    def freeze(self, server: RedisServer) -> None:
+        """SIGSTOP (by the pid we started): the replica stops reading its replication stream, as
+        a replica behind a slow network or a long fork would; :meth:`thaw` lets it go on."""
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)
+
+    def thaw(self, server: RedisServer) -> None:
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGCONT)
+
+    def cut_replication(self) -> int:
+        """Close the primary's links to its replicas (they reconnect on their own unless frozen):
+        what the primary writes from now on exists only on the primary until a replica catches up."""
+        with self.primary.client(socket_timeout=2) as c:
+            return int(c.execute_command("CLIENT", "KILL", "TYPE", "replica"))

@@ -246,7 +246,8 @@ async def connect(spec: ComponentSpec) -> aioredis.Redis:
             hint = "check metadata redisPassword, and redisUsername for an ACL user"
         elif not is_truthy(spec.meta("enableTLS", "false")) and "closed by server" in str(exc):
             # TCP connected but the server hung up on a plain-text PING: typically a TLS-only port.
-            hint = 'if that Redis accepts only TLS, set metadata enableTLS: "true"'
+            # go-redis retries that until initTimeout and reports the deadline; so do we, at once.
+            raise ComponentError(timeout_detail(spec), 'if that Redis accepts only TLS, set metadata enableTLS: "true"') from exc
         elif is_truthy(spec.meta("enableTLS", "false")) and ("closed by server" in str(exc) or "CERTIFICATE_REQUIRED" in str(exc)):
             # The TLS 1.3 handshake finished, then the server refused the missing client
             # certificate; go-redis retries that until initTimeout and reports the deadline.
