@@ -27,6 +27,11 @@ from cookbook.processes import ManagedProcess, wait_until
 from cookbook.redis_server import RedisServer, find_redis_server
 
 
+def _quoted(value: str) -> str:
+    """A value as redis.conf reads it: double-quoted, with backslash escapes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 @dataclass
 class SentinelGroup:
     """``primary`` + ``replicas`` + ``sentinels`` Sentinels watching the master ``master_name``."""
@@ -97,7 +102,7 @@ class SentinelGroup:
                 f"sentinel parallel-syncs {self.master_name} 1",
             ]
             if self.password:
-                lines.append(f"sentinel auth-pass {self.master_name} {self.password}")
+                lines.append(f"sentinel auth-pass {self.master_name} {_quoted(self.password)}")
             conf.write_text("\n".join(lines) + "\n")
             proc = ManagedProcess(f"sentinel:{port}", [binary, str(conf), "--sentinel"], conf.parent / "sentinel.log",
                                   ready=lambda p=port: self._sentinel_ready(p), ports=[port])

@@ -127,6 +127,17 @@ def _connection_kwargs(spec: ComponentSpec) -> dict[str, object]:
     }
 
 
+class _GoRedisSentinel(Sentinel):
+    """Takes the primary's address as the Sentinels give it, even while they flag it down.
+
+    go-redis asks ``SENTINEL get-master-addr-by-name``, which names the old primary until the
+    failover is done, so daprd's writes in that window fail with the dial error of the dead
+    primary; redis-py would refuse such a primary (MasterNotFoundError) instead."""
+
+    def check_master_state(self, state: dict, service_name: str) -> bool:  # type: ignore[override]
+        return bool(state)
+
+
 def _sentinel_client(spec: ComponentSpec, kwargs: dict[str, object]) -> aioredis.Redis:
     """``failover: "true"``: redisHost lists Sentinels; every new connection asks them for the
     current primary of ``sentinelMasterName`` (go-redis's FailoverClient does the same), so after
@@ -143,7 +154,7 @@ def _sentinel_client(spec: ComponentSpec, kwargs: dict[str, object]) -> aioredis
         "socket_connect_timeout": kwargs["socket_connect_timeout"],
         "socket_timeout": kwargs["socket_timeout"] or 3.0,
     }
-    sentinel = Sentinel(addresses, sentinel_kwargs=sentinel_kwargs, **kwargs)  # type: ignore[arg-type]
+    sentinel = _GoRedisSentinel(addresses, sentinel_kwargs=sentinel_kwargs, **kwargs)  # type: ignore[arg-type]
     return sentinel.master_for(spec.meta("sentinelMasterName"))
 
 

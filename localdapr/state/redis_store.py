@@ -101,7 +101,7 @@ def _unavailable(exc: rexc.RedisError) -> StoreError:
     daprd's ERR_STATE_* code naming the store, instead of an unexpected exception. A refused
     connection reads as go-redis's dial error (what daprd shows); other texts stay redis-py's."""
     text = go_redis_text(exc)
-    return StoreError(text if text.startswith("dial tcp ") else f"{type(exc).__name__}: {exc}")
+    return StoreError(text if text.startswith(("dial tcp ", "redis: ")) else f"{type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager
