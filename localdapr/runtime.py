@@ -146,7 +146,7 @@ class Runtime:
         try:
             return await store.get(secret_name)
         except KeyError as exc:
-            proc_log.error("Error getting secret: %s", exc.args[0] if exc.args else exc)
+            loader.secret_log.error("Error getting secret: %s", exc.args[0] if exc.args else exc)  # daprd's scope: processor.secret
             return {}
 
     async def _process_component(self, spec: ComponentSpec, items: list[MetadataItem]) -> None:

@@ -19,7 +19,7 @@ from redis import exceptions as rexc
 
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
-from localdapr.redisconn import connect, is_truthy, timeout_detail, timeout_hint
+from localdapr.redisconn import connect, go_redis_text, is_truthy, timeout_detail, timeout_hint
 from localdapr.state import keys
 from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
 from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
@@ -106,8 +106,10 @@ def validate_options(concurrency: str, consistency: str) -> None:
 
 def _unavailable(exc: rexc.RedisError) -> StoreError:
     """Redis unreachable, timing out or refusing: a StoreError, which the API layer turns into
-    daprd's ERR_STATE_* code naming the store, instead of an unexpected exception."""
-    return StoreError(f"{type(exc).__name__}: {exc}")
+    daprd's ERR_STATE_* code naming the store, instead of an unexpected exception. A refused
+    connection reads as go-redis's dial error (what daprd shows); other texts stay redis-py's."""
+    text = go_redis_text(exc)
+    return StoreError(text if text.startswith(("dial tcp ", "redis: ")) else f"{type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager
@@ -193,7 +195,7 @@ class RedisStateStore:
                 raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
             raise StoreError(f"failed to set key {request.key}: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
-            raise _unavailable(exc) from exc
+            raise StoreError(f"failed to set key {request.key}: {_unavailable(exc)}") from exc  # contrib's wording
         with _store_errors():
             await self._apply_ttl(self.client, request.key, ttl)
         return str(version)
