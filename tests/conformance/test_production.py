@@ -11,7 +11,9 @@ Each behaviour here was first seen on daprd 1.18 and the local sidecar answers t
   (Go's ``tls.X509KeyPair`` errors, as a "redis client configuration error");
 * ``failover: "true"``: ``redisHost`` lists Sentinels; after the primary is killed, writes fail
   with the dial error until the Sentinels promote the replica, then succeed on it, and what was
-  replicated before the crash is still there.
+  replicated before the crash is still there;
+* ``redisType: cluster``: on daprd a state transaction across hash slots is accepted and not
+  atomic (a failed write leaves the others written); the local sidecar refuses clusters.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from cookbook.ports import PortBlock
 from cookbook.processes import wait_until
@@ -179,3 +182,62 @@ def test_failover_without_a_master_name_fails_at_start(ports: PortBlock, tmp_pat
     # go-redis asks each Sentinel for the primary of "": every one answers nil
     detail = f"redis store: error connecting to redis at {group.sentinel_hosts}: redis: all sentinels specified in configuration are unreachable: redis: nil"
     assert init_failure("statestore", "state.redis", detail) in out.stderr, out.stderr[-1500:]
+
+
+# ---- Redis Cluster ----------------------------------------------------------------------------
+
+def _start_cluster(ports: PortBlock, tmp_path: Path, masters: int = 3) -> list[RedisServer]:
+    """``masters`` cluster-mode servers sharing the 16384 slots, joined with CLUSTER MEET."""
+    servers = []
+    for port in ports.take_many(masters):
+        servers.append(RedisServer(port=port, workdir=tmp_path / f"node-{port}", extra_args=[
+            "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"node-{port}" / "nodes.conf")]).start())
+    share = 16384 // masters
+    for i, server in enumerate(servers):
+        last = 16383 if i == masters - 1 else (i + 1) * share - 1
+        with server.client() as c:
+            c.execute_command("CLUSTER", "ADDSLOTS", *range(i * share, last + 1))
+            if i:
+                c.execute_command("CLUSTER", "MEET", "127.0.0.1", servers[0].port)
+
+    def formed() -> bool:
+        return all(s.client().cluster("info")["cluster_state"] == "ok" for s in servers)
+
+    wait_until(formed, timeout=30, what="the Redis Cluster to form")
+    return servers
+
+
+def test_cluster_transactions_are_not_atomic_across_hash_slots(ports: PortBlock, tmp_path: Path, dapr_runtime: str, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
+    """``redisType: cluster`` on daprd: go-redis splits a transaction by hash slot and runs one
+    MULTI per node, so a state transaction whose keys live on different nodes is accepted, and
+    one whose second write fails keeps its first write: no atomicity across slots (what the
+    workflow engine's multi-key saves would need). The local sidecar does not implement
+    clusters and says so at start-up."""
+    servers = _start_cluster(ports, tmp_path)
+    try:
+        hosts = ",".join(s.address for s in servers)
+        res = tmp_path / "res"
+        res.mkdir()
+        (res / "s.yaml").write_text(state_yaml("statestore", {"redisHost": hosts, "redisType": "cluster"}))
+        if dapr_runtime == "local":
+            out = run_sidecar_to_exit(dapr_runtime, flags(ports, "cl-app", res))
+            assert out.returncode == 1
+            assert "redisType 'cluster' is not supported by the local sidecar (only 'node')" in out.stderr
+            return
+        sidecar = sidecar_factory("cl-app", res, actors=False)
+        base = f"http://127.0.0.1:{sidecar.http_port}/v1.0/state/statestore/transaction"
+        cluster = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
+        slots = {cluster.keyslot(f"cl-app||{k}") // (16384 // 3) for k in "abc"}
+        assert len(slots) == 3, "the three keys live on three different nodes"
+        upserts = [{"operation": "upsert", "request": {"key": k, "value": v}} for k, v in (("a", 1), ("b", 2), ("c", 3))]
+        assert httpx.post(base, json={"operations": upserts}, timeout=30).status_code == 204
+        half = httpx.post(base, json={"operations": [
+            {"operation": "upsert", "request": {"key": "a", "value": 10}},
+            {"operation": "upsert", "request": {"key": "b", "value": 20, "etag": "999"}}]}, timeout=30)
+        assert (half.status_code, half.json()["errorCode"]) == (500, "ERR_STATE_TRANSACTION")
+        assert "failed to set key cl-app||b" in half.json()["message"]
+        assert (cluster.hget("cl-app||a", "data"), cluster.hget("cl-app||b", "data")) == (b"10", b"2")  # a changed, b did not
+        cluster.close()
+    finally:
+        for server in servers:
+            server.stop()
