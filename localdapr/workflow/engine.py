@@ -106,6 +106,9 @@ class WorkflowEngine:
     async def start(self) -> None:
         store = self.runtime.actor_state_store
         if store is None:
+            if self.runtime.options.actors_enabled:  # daprd's own two lines (runtime.go, actors.go)
+                log.info("actors: state store is not configured - this is okay for clients but services with hosted actors will fail to initialize!")
+                log.info("Actor state store not configured - actor hosting disabled, but invocation enabled")
             log.info("workflows disabled: %s", "no actor state store" if self.runtime.options.actors_enabled else "no --placement-host-address")
             return
         self.reminders = Reminders(store.client, self.runtime.app_id)
