@@ -378,6 +378,9 @@ def test_H1_1_without_an_actor_store_workflows_fail_clearly(tmp_path, redis_serv
     with pytest.raises(grpc.RpcError) as err:
         stub.GetInstance(service.GetInstanceRequest(instanceId="x"), timeout=30)
     assert (err.value.code(), err.value.details()) == (grpc.StatusCode.INTERNAL, NOT_CONFIGURED)
+    started_log = sidecar.process.log_path.read_text()  # daprd's two start lines (runtime.go, actors.go)
+    assert "actors: state store is not configured - this is okay for clients but services with hosted actors will fail to initialize!" in started_log
+    assert "Actor state store not configured - actor hosting disabled, but invocation enabled" in started_log
 
     with pytest.raises(grpc.RpcError) as err:  # no worker: the start waits; only the deadline ends it
         stub.StartInstance(service.CreateInstanceRequest(instanceId="x", name="chain"), timeout=2)
