@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from cookbook.paths import COMPONENTS
+from cookbook.paths import COMPONENTS, ROOT
 from cookbook.ports import PortBlock, notebook_block
+from cookbook.processes import ManagedProcess
 from cookbook.redis_server import RedisServer
 from cookbook.services import Stack, use_sidecar_in_this_process
 from cookbook.sidecar import Sidecar
@@ -62,6 +64,26 @@ class MultiStoreStack(Stack):
     ``servers`` (by component name)."""
 
     servers: dict[str, RedisServer] = field(default_factory=dict)
+    _launched: dict[str, float] = field(default_factory=dict)
+
+    def launch_app(self, name: str, script: Path | str, env: dict[str, str] | None = None, ready_line: str = "ready") -> ManagedProcess:
+        """Start an app without waiting for it: importing dapr-agents takes seconds (tens on a
+        busy machine), which the notebook spends on something else; :meth:`wait_app` waits."""
+        app = self.sidecar.app_process(name, [sys.executable, str(script)], env={"PYTHONPATH": str(ROOT), **(env or {})})
+        log = app.log_path
+        app.ready = lambda: log.exists() and log.read_text().count(ready_line) >= app.starts
+        app.start()
+        self._launched[name] = time.monotonic()
+        self.apps.append(app)
+        return app
+
+    def wait_app(self, app: ManagedProcess, timeout: float = 120) -> float:
+        """Wait until a launched app is ready; returns (and keeps in ``ready_seconds``) the
+        seconds since its launch."""
+        app.wait_ready(timeout)
+        app.ready_seconds = time.monotonic() - self._launched[app.name]
+        print(f"{app.name} ready {app.ready_seconds:.1f} s after its start (pid {app.pid})", flush=True)
+        return app.ready_seconds
 
     def stop(self) -> None:
         for app in reversed(self.apps):
