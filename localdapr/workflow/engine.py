@@ -26,6 +26,7 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
 from localdapr.runtime import Runtime
+from localdapr.state.errors import STORE_FAILURES
 from localdapr.workflow.errors import BackendError, actor_not_found, actor_stalled, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.directory import Directory
@@ -43,6 +44,8 @@ MAX_CONTINUE_AS_NEW = 20
 # daprd's DaprBuiltInActorNotFoundRetries (5 retries, 1 s apart): how long a call on an instance
 # waits for its workflow actor to be hosted (a worker to connect) before failing.
 ACTOR_LOOKUP_SECONDS = 5.0
+# daprd's activity-result reminder: "One shot, retry forever, every second".
+RESULT_RETRY_SECONDS = 1.0
 
 
 def _b64(ev: history.HistoryEvent) -> str:
@@ -103,6 +106,9 @@ class WorkflowEngine:
     async def start(self) -> None:
         store = self.runtime.actor_state_store
         if store is None:
+            if self.runtime.options.actors_enabled:  # daprd's own two lines (runtime.go, actors.go)
+                log.info("actors: state store is not configured - this is okay for clients but services with hosted actors will fail to initialize!")
+                log.info("Actor state store not configured - actor hosting disabled, but invocation enabled")
             log.info("workflows disabled: %s", "no actor state store" if self.runtime.options.actors_enabled else "no --placement-host-address")
             return
         self.reminders = Reminders(store.client, self.runtime.app_id, self.runtime.namespace_or_default)
@@ -387,7 +393,29 @@ class WorkflowEngine:
         scheduled = next((e for e in state.history if e.eventId == p["task_id"] and e.HasField("taskScheduled")), None)
         if scheduled is not None and scheduled.HasField("router"):
             ev.router.CopyFrom(scheduled.router)  # the result carries its TaskScheduled's router
-        return await self._append(iid, ev, rid, generation=p["generation"])
+        return await self._hand_over_result(iid, ev, rid, p["generation"])
+
+    async def _hand_over_result(self, iid: str, ev: history.HistoryEvent, rid: str, generation: int) -> bool:
+        """Add an activity's result to its workflow, retried every second while the actor store
+        is down, without running the activity again.
+
+        daprd's activity actor hands the result over as a one-shot Scheduler reminder of its own
+        (``activity-result-<8 random chars>``, "retry forever, every second"), so an actor store
+        outage delays the result but never makes the activity run twice; each failed try logs
+        ``failed to invoke scheduled actor reminder named: activity-result-... due to: failed to
+        load workflow metadata: ...``. Here the result waits in this process with the activity's
+        reminder held in flight (a sidecar crash meanwhile runs the activity again: the local
+        difference, see DIFFERENCES.md).
+        """
+        name = "activity-result-" + base64.urlsafe_b64encode(uuid.uuid4().bytes[:6]).decode().rstrip("=")
+        while True:
+            try:
+                return await self._append(iid, ev, rid, generation=generation)
+            except (BackendError, *STORE_FAILURES) as exc:
+                if isinstance(exc, BackendError) and not exc.bare.startswith("failed to load workflow metadata: "):
+                    raise
+                log.error("failed to invoke scheduled actor reminder named: %s due to: %s", name, exc)
+                await asyncio.sleep(RESULT_RETRY_SECONDS)
 
     async def _run_remote_activity(self, rid: str, p: dict[str, Any]) -> bool:
         """An activity another app's workflow scheduled here (daprd's activity actor of this
