@@ -56,9 +56,21 @@ def xdist_group_of(item: pytest.Item) -> str:
     return f"{module}[{runtime}]" if runtime else module
 
 
+# A whole notebook run (nbmake, papermill, Run All in the browser) starts several processes and
+# an agent that imports dapr-agents; on a busy 2-core machine that takes minutes. The ini's 300 s
+# stays for everything else; this is a bound against a hang, never a speed target.
+NOTEBOOK_RUN_TIMEOUT = 900
+
+
+def _runs_a_notebook(item: pytest.Item) -> bool:
+    return item.path.suffix == ".ipynb" or item.name.startswith(("test_readme_one_liner", "test_run_all_in_jupyterlab"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+        if _runs_a_notebook(item) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(NOTEBOOK_RUN_TIMEOUT))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
