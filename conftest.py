@@ -68,7 +68,8 @@ def _runs_a_notebook(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+        if item.get_closest_marker("xdist_group") is None:  # a module may ask for one group (fuzz tests)
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
         if _runs_a_notebook(item) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(NOTEBOOK_RUN_TIMEOUT))
 
