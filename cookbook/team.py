@@ -14,6 +14,7 @@ that runs it (``<app>||dapr.internal.<ns>.<app>.workflow||<instance>||...``).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -135,6 +136,14 @@ class Team:
         rows = [k for k in self.workflow_keys(app_id, instance_id) if "||history-" in k]
         rows.sort(key=lambda k: int(k.rsplit("-", 1)[1]))
         return [history_events_pb2.HistoryEvent.FromString(self.redis.hget(k, "data")) for k in rows]
+
+    def history_events_row(self, key: str) -> str:
+        """The event type of one workflow row (history or inbox); '' for rows that hold no event."""
+        from dapr.ext.workflow._durabletask.internal import history_events_pb2  # noqa: PLC0415
+
+        if not re.search(r"\|\|(history|inbox)-\d+$", key):
+            return ""
+        return history_events_pb2.HistoryEvent.FromString(self.redis.hget(key, "data") or b"").WhichOneof("eventType") or ""
 
     # ---- stopping ----------------------------------------------------------------------
     def stop(self) -> None:
