@@ -205,6 +205,9 @@ class WorkflowEngine:
             for ev in new_events:  # daprd's runWorkflow stamps the router on a start event that has none
                 if ev.HasField("executionStarted") and not ev.HasField("router"):
                     ev.router.sourceAppID = self.runtime.app_id
+                if ev.HasField("executionStarted"):  # durabletask-go logs it as the first turn runs (children too)
+                    log.info("%s: starting new '%s' instance with ID = '%s'.", iid, ev.executionStarted.name,
+                             ev.executionStarted.workflowInstance.instanceId)
             old_len = len(state.history)
             effects, restarts = await self._execute(state, new_events)
             if effects.stalled:
@@ -499,7 +502,6 @@ class WorkflowEngine:
             # deleted in the same save, customStatus reset, generation + 1.
             plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)
             await storage.save(new, stored, plan, history_from=0 if state.exists else None)
-        log.info("%s: starting new '%s' instance with ID = '%s'.", iid, req.name, iid)
         await self._notify()
         return iid
 

@@ -245,6 +245,10 @@ def test_H_child_workflows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime)
     children = sorted(e.childWorkflowInstanceCreated.instanceId for e in rows if e.HasField("childWorkflowInstanceCreated"))
     assert len(children) == 2 and f"{state.instance_id}-explicit" in children  # the other: <parent>:<action id, 4 hex>
     assert all(wf_stack.workflow_keys(c) for c in children)
+    log = wf_stack.sidecar.process.log_path.read_text(errors="replace")
+    for instance in (state.instance_id, *children):  # durabletask-go logs every start, a child's too, as its first turn runs
+        name = "parent" if instance == state.instance_id else "child"
+        assert f"{instance}: starting new '{name}' instance with ID = '{instance}'." in log, instance
     client.purge_workflow(state.instance_id)  # recursive by default: the children go too
     for instance in (state.instance_id, *children):
         assert client.get_workflow_state(instance) is None and wf_stack.workflow_keys(instance) == [], instance
