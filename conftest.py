@@ -66,7 +66,7 @@ def _runs_a_notebook(item: pytest.Item) -> bool:
     return item.path.suffix == ".ipynb" or item.name.startswith(("test_readme_one_liner", "test_run_all_in_jupyterlab"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _add_groups_and_timeouts(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is None:  # a module may ask for one group (fuzz tests)
             item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
@@ -80,3 +80,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_PIDFILES, ignore_errors=True)
     if killed:
         print(f"\ncookbook guard: killed leftover processes from notebooks: {', '.join(killed)}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` group again under pytest 9.2.
+
+    pytest-xdist 3.8.0 (the newest) marks an item's group by appending ``@<group>`` to
+    ``item._nodeid``; pytest 9.2 computes ``nodeid`` from the structured ``item._id`` instead, so
+    that suffix is lost and every test is scheduled on its own, which put two runs of one
+    notebook on one port block at once. In a loadgroup worker, the suffix goes into ``_id``.
+    """
+    _add_groups_and_timeouts(items)
+    if not getattr(config, "workerinput", None) or not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId  # noqa: PLC0415 - pytest >= 9.2 only, as the problem
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid.rpartition("]")[2]:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")

@@ -85,6 +85,10 @@ class WorkflowStorage:
         rows: list[Any] = await pipe.execute()
         for i in range(meta.inboxLength + meta.historyLength):
             if rows[i] is None:  # daprd's LoadWorkflowState refuses a state with rows missing
+                if await self._get(p + "metadata") != raw:
+                    # A save landed between the metadata read and the rows read (daprd's read has
+                    # the same gap and then fails transiently); read the new state instead.
+                    return await self._load(instance_id)
                 raise missing_row(instance_id, *(("inbox", i, meta.inboxLength) if i < meta.inboxLength
                                                  else ("history", i - meta.inboxLength, meta.historyLength)))
         state.inbox = [history.HistoryEvent.FromString(r) for r in rows[: meta.inboxLength] if r is not None]

@@ -186,12 +186,24 @@ def test_failover_without_a_master_name_fails_at_start(ports: PortBlock, tmp_pat
 
 # ---- Redis Cluster ----------------------------------------------------------------------------
 
-def _start_cluster(ports: PortBlock, tmp_path: Path, masters: int = 3) -> list[RedisServer]:
-    """``masters`` cluster-mode servers sharing the 16384 slots, joined with CLUSTER MEET."""
-    servers = []
-    for port in ports.take_many(masters):
-        servers.append(RedisServer(port=port, workdir=tmp_path / f"node-{port}", extra_args=[
-            "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"node-{port}" / "nodes.conf")]).start())
+# Redis 6.2 puts a node's cluster bus on its port + 10000 (``cluster-port`` came in 7.0): nodes
+# on 22000-22767 have their bus on 32000-32767, below the ephemeral range and above the test
+# port range, so neither an outgoing connection nor another test can hold it.
+CLUSTER_PORTS = range(22000, 22768)
+
+
+def _start_cluster(tmp_path: Path, servers: list[RedisServer], masters: int = 3) -> None:
+    """``masters`` cluster-mode servers sharing the 16384 slots, joined with CLUSTER MEET;
+    appended to ``servers`` as they start, so the caller stops whatever did start."""
+    from cookbook.ports import is_port_free  # noqa: PLC0415
+
+    free = (p for p in CLUSTER_PORTS if is_port_free(p) and is_port_free(p + 10000))
+    for _ in range(masters):
+        port = next(free)
+        server = RedisServer(port=port, workdir=tmp_path / f"node-{port}", extra_args=[
+            "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / f"node-{port}" / "nodes.conf")])
+        servers.append(server)
+        server.start()
     share = 16384 // masters
     for i, server in enumerate(servers):
         last = 16383 if i == masters - 1 else (i + 1) * share - 1
@@ -204,7 +216,6 @@ def _start_cluster(ports: PortBlock, tmp_path: Path, masters: int = 3) -> list[R
         return all(s.client().cluster("info")["cluster_state"] == "ok" for s in servers)
 
     wait_until(formed, timeout=30, what="the Redis Cluster to form")
-    return servers
 
 
 def test_cluster_transactions_are_not_atomic_across_hash_slots(ports: PortBlock, tmp_path: Path, dapr_runtime: str, sidecar_factory) -> None:  # type: ignore[no-untyped-def]
@@ -213,17 +224,18 @@ def test_cluster_transactions_are_not_atomic_across_hash_slots(ports: PortBlock,
     one whose second write fails keeps its first write: no atomicity across slots (what the
     workflow engine's multi-key saves would need). The local sidecar does not implement
     clusters and says so at start-up."""
-    servers = _start_cluster(ports, tmp_path)
+    res = tmp_path / "res"
+    res.mkdir()
+    if dapr_runtime == "local":  # refused before any connection: no cluster needed
+        (res / "s.yaml").write_text(state_yaml("statestore", {"redisHost": "127.0.0.1:1,127.0.0.1:2", "redisType": "cluster"}))
+        out = run_sidecar_to_exit(dapr_runtime, flags(ports, "cl-app", res))
+        assert out.returncode == 1
+        assert "redisType 'cluster' is not supported by the local sidecar (only 'node')" in out.stderr
+        return
+    servers: list[RedisServer] = []
     try:
-        hosts = ",".join(s.address for s in servers)
-        res = tmp_path / "res"
-        res.mkdir()
-        (res / "s.yaml").write_text(state_yaml("statestore", {"redisHost": hosts, "redisType": "cluster"}))
-        if dapr_runtime == "local":
-            out = run_sidecar_to_exit(dapr_runtime, flags(ports, "cl-app", res))
-            assert out.returncode == 1
-            assert "redisType 'cluster' is not supported by the local sidecar (only 'node')" in out.stderr
-            return
+        _start_cluster(tmp_path, servers)
+        (res / "s.yaml").write_text(state_yaml("statestore", {"redisHost": ",".join(s.address for s in servers), "redisType": "cluster"}))
         sidecar = sidecar_factory("cl-app", res, actors=False)
         base = f"http://127.0.0.1:{sidecar.http_port}/v1.0/state/statestore/transaction"
         cluster = redis.RedisCluster(host="127.0.0.1", port=servers[0].port)
