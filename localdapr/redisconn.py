@@ -259,7 +259,8 @@ async def connect(spec: ComponentSpec) -> aioredis.Redis:
             # TCP connected but the server hung up on a plain-text PING: typically a TLS-only port.
             # go-redis retries that until initTimeout and reports the deadline; so do we, at once.
             raise ComponentError(timeout_detail(spec), 'if that Redis accepts only TLS, set metadata enableTLS: "true"') from exc
-        elif is_truthy(spec.meta("enableTLS", "false")) and ("closed by server" in str(exc) or "CERTIFICATE_REQUIRED" in str(exc)):
+        elif is_truthy(spec.meta("enableTLS", "false")) and any(
+                sign in str(exc) for sign in ("closed by server", "CERTIFICATE_REQUIRED", "reset by peer", "EOF occurred", "Broken pipe")):
             # The TLS 1.3 handshake finished, then the server refused the missing client
             # certificate; go-redis retries that until initTimeout and reports the deadline.
             raise ComponentError(timeout_detail(spec), "the Redis requires a client certificate: set metadata clientCert and clientKey (PEM)") from exc
