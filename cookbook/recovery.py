@@ -80,6 +80,7 @@ class RecoveryHarness:
     app_id: str
     timeline: Any = None  # cookbook.timeline.Timeline: each kill and restart is marked there
     cells: list[Cell] = field(default_factory=list)
+    restarts: list[tuple[str, float]] = field(default_factory=list)  # (process, seconds to ready) per restart
 
     # ---- the app's files ------------------------------------------------------------------
     def events(self, tag: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
@@ -158,13 +159,15 @@ class RecoveryHarness:
             self._mark("redis", "kill -9", pid=pid, down=True)
         self.open_gate("all")
         if target in ("redis-aof", "redis-volatile"):
-            redis.restart(kill=True)
+            self.restarts.append(("redis", redis.restart(kill=True)))
             self._mark("redis", f"restarted ({'AOF reloaded' if target == 'redis-aof' else 'empty'})", pid=redis.pid, down=False)
         if target in ("sidecar", "both"):
             seconds = self.stack.sidecar.restart()
+            self.restarts.append(("sidecar", seconds))
             self._mark("sidecar", f"restarted, healthy in {seconds:.1f} s", pid=self.stack.sidecar.pid, down=False)
         if target in ("app", "both"):
             seconds = self.app.start_and_wait(app_timeout)
+            self.restarts.append(("app", seconds))
             self._mark("app", f"restarted, ready in {seconds:.1f} s", pid=self.app.pid, down=False)
         return killed_at
 
