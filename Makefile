@@ -38,9 +38,14 @@ cookbook: setup $(DAPRD_BUILD)
 # The browser test (tests/browser/) runs in a second pytest after the first one: every notebook
 # uses its own fixed port block, so its Run All in JupyterLab must not overlap the nbmake and
 # papermill runs of the same notebook. Chromium comes from Debian (scripts/install-chromium.sh).
+# TEST_WORKERS pytest processes share the first run (pytest-xdist): a notebook's runs stay in one
+# worker (its fixed port block), a test module's runs on one runtime too (its shared stack); the
+# groups are made in tests/conftest.py. Most of the time goes in waiting for processes, so three
+# workers on two cores finish well before one.
+TEST_WORKERS ?= 3
 test: setup $(DAPRD_BUILD) chromium
-	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q --ignore=tests/browser
-	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests/browser -q
+	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -q --ignore=tests/browser -n $(TEST_WORKERS) --dist loadgroup
+	$(REQUIRE_DAPRD) $(BIN)/python -m pytest tests/browser -q -n $(TEST_WORKERS) --dist loadgroup
 
 chromium:
 	./scripts/install-chromium.sh

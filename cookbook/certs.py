@@ -24,6 +24,8 @@ class TlsFiles:
     ca_cert: Path
     cert: Path
     key: Path
+    client_cert: Path  # signed by the same CA, for a Redis that requires client certificates
+    client_key: Path
 
 
 def _name(common_name: str) -> x509.Name:
@@ -35,10 +37,10 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def make_tls_files(folder: Path) -> TlsFiles:
-    """Write ``ca.crt``, ``server.crt`` and ``server.key`` into *folder* (reused if present)."""
+    """Write ``ca.crt``, ``server.crt``/``.key`` and ``client.crt``/``.key`` into *folder* (reused if present)."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(folder / "ca.crt", folder / "server.crt", folder / "server.key")
-    if all(p.exists() for p in (files.ca_cert, files.cert, files.key)):
+    files = TlsFiles(folder / "ca.crt", folder / "server.crt", folder / "server.key", folder / "client.crt", folder / "client.key")
+    if all(p.exists() for p in (files.ca_cert, files.cert, files.key, files.client_cert, files.client_key)):
         return files
     now = dt.datetime.now(dt.timezone.utc)
     valid = dict(not_valid_before=now - dt.timedelta(minutes=5), not_valid_after=now + dt.timedelta(days=1))
@@ -59,6 +61,16 @@ def make_tls_files(folder: Path) -> TlsFiles:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (
+        x509.CertificateBuilder(subject_name=_name("cookbook client"), issuer_name=ca.subject, public_key=client_key.public_key(),
+                                serial_number=x509.random_serial_number(), **valid)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files.client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    files.client_key.write_bytes(_pem_key(client_key))
+    files.client_key.chmod(0o600)
     files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.key.write_bytes(_pem_key(key))

@@ -129,3 +129,69 @@ def workflow_history_rows(client: redis.Redis, app_id: str, instance_id: str, na
 def workflow_history(client: redis.Redis, app_id: str, instance_id: str, namespace: str = "default") -> Table:
     rows = workflow_history_rows(client, app_id, instance_id, namespace)
     return Table(rows, title=f"workflow history of {instance_id} ({len(rows)} events)")
+
+
+# Every key family a DurableAgent deployment writes to Redis (dapr-agents 1.0.9 on Dapr 1.18),
+# as (regex on the Redis key, family, who writes it and when, when it goes away). The first match
+# wins, so the narrow patterns come first. Notebook 10 shows them and asserts the set is complete.
+AGENT_KEY_FAMILIES: list[tuple[str, str, str, str]] = [
+    (r"\|\|dapr\.internal\.[^|]+\.workflow\|\|[^|]+\|\|history-\d{6}$", "workflow history row",
+     "the sidecar, one protobuf HistoryEvent per row, appended at each turn of the workflow",
+     "purge of the instance (one transaction with the other rows)"),
+    (r"\|\|dapr\.internal\.[^|]+\.workflow\|\|[^|]+\|\|inbox-\d{6}$", "workflow inbox row",
+     "the sidecar, for an event (activity result, timer, start) not yet processed by a turn",
+     "the next turn consumes it; purge"),
+    (r"\|\|dapr\.internal\.[^|]+\.workflow\|\|[^|]+\|\|metadata$", "workflow metadata",
+     "the sidecar, with every turn: inbox and history lengths, generation", "purge"),
+    (r"\|\|dapr\.internal\.[^|]+\.workflow\|\|[^|]+\|\|customStatus$", "workflow custom status",
+     "the sidecar, whenever the history changes (dapr-agents sets it, e.g. max_iterations_reached)", "purge"),
+    (r"^localdapr\|\|[^|]+\|\|reminders", "pending steps (local sidecar only)",
+     "the local sidecar, in the same MULTI as the turn that schedules a step; daprd keeps these as "
+     "Scheduler jobs in etcd, never in Redis", "when the step has run; purge"),
+    (r"^localdapr\|\|directory\|\|", "placement stand-in (local sidecar only)",
+     "the local sidecar while a workflow worker is connected (5 s TTL, refreshed)", "expires when the sidecar stops"),
+    (r":_workflow_[^|]+$", "agent per-run entry",
+     "dapr-agents' activities: created by the first, saved again by every LLM and tool step (the whole conversation)",
+     "agent.purge(id) or the /agent/instances/<id>/purge route; never by a workflow purge alone"),
+    (r":_memory_[^|]+$", "agent conversation memory",
+     "ConversationDaprStateMemory at the end of a run (the summary), one JSON list per instance",
+     "agent.purge(id); or the memory store's ttlInSeconds"),
+    (r"(?!)", "pub/sub topic (stream)",
+     "the sidecar: a Redis stream per topic (XADD on publish); each subscribing app id is a consumer "
+     "group on it, created when the app subscribes (dapr-agents' runner.subscribe/serve)",
+     "never: trim it with maxLenApprox on the component, or delete the topic"),
+    (r"^agents:[^:]+:_index$", "registry index", "each agent at start (etag retry loop)", "never: names are removed on graceful shutdown"),
+    (r"^agents:[^:]+:[^:]+$", "registry entry", "each agent at start", "graceful shutdown (runner.shutdown); a killed agent leaves it"),
+]
+
+
+def family_for(key: str, families: Sequence[tuple[str, ...]] = AGENT_KEY_FAMILIES, entry_prefixes: Sequence[str] = ()) -> tuple[str, ...]:
+    """The family row of a key (the empty tuple when none matches). ``entry_prefixes``: lower-cased
+    ``state_key_prefix`` values of agents that changed theirs (their entries hold no ``_workflow_``)."""
+    if any(re.search(rf"(^|\|\|)[^|]*{re.escape(p.lower())}_[^|]+$", key) for p in entry_prefixes):
+        return next(f for f in families if f[1] == "agent per-run entry")
+    return next((f for f in families if re.search(f[0], key)), ())
+
+
+def key_map(client: redis.Redis, keys: Sequence[str], *, entry_prefixes: Sequence[str] = (),
+            families: Sequence[tuple[str, ...]] = AGENT_KEY_FAMILIES, title: str = "key families") -> Table:
+    """One row per family: how many keys, their bytes in Redis (``MEMORY USAGE``), an example, the
+    TTL, who writes it and when it goes away. Keys of no known family get a row of their own."""
+    groups: dict[str, list[str]] = {}
+    for key in sorted(keys, key=natural_key):
+        row = family_for(key, families, entry_prefixes)
+        if not row and client.type(key) == b"stream":
+            row = next(f for f in families if f[1] == "pub/sub topic (stream)")
+        groups.setdefault(row[1] if row else f"other: {client.type(key).decode()}", []).append(key)
+    order = [f[1] for f in families]
+    rows = []
+    for name in sorted(groups, key=lambda n: order.index(n) if n in order else len(order)):
+        members = groups[name]
+        spec = next((f for f in families if f[1] == name), ("", name, "", ""))
+        ttls = sorted({client.ttl(k) for k in members})
+        rows.append({
+            "family": name, "keys": len(members), "bytes": sum(client.memory_usage(k) or 0 for k in members),
+            "example": members[0], "ttl s": ", ".join(str(t) for t in ttls if t >= 0),
+            "written by / when": spec[2], "goes away": spec[3],
+        })
+    return Table(rows, title=title)

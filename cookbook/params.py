@@ -133,3 +133,12 @@ def validate(**params: tuple[Any, Rule]) -> dict[str, Any]:
     if problems:
         raise ParameterError("invalid notebook parameters:\n  " + "\n  ".join(problems))
     return {name: value for name, (value, _) in params.items()}
+
+
+def namespace() -> Rule:
+    """A sidecar's ``NAMESPACE``: empty (self-hosted default: unset) or a DNS-label-like name."""
+    def check(value: Any) -> str | None:
+        if value == "" or (isinstance(value, str) and _APP_ID.match(value)):
+            return None
+        return "must be empty (NAMESPACE unset) or lowercase letters, digits and '-', 1 to 63 characters"
+    return check

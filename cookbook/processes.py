@@ -40,6 +40,26 @@ class ProcessFailed(RuntimeError):
     """A managed process exited or never became ready; the message carries its log tail."""
 
 
+def port_holders(ports: Sequence[int]) -> str:
+    """Who listens on any of ``ports`` now, as text for an error ("" when nobody does): a process
+    that died with "address already in use" should name the other side."""
+    wanted = set(ports)
+    if not wanted:
+        return ""
+    lines = []
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in wanted:
+                try:
+                    cmd = " ".join(psutil.Process(conn.pid).cmdline())[:200] if conn.pid else "?"
+                except psutil.Error:
+                    cmd = "?"
+                lines.append(f"port {conn.laddr.port} is held by pid {conn.pid}: {cmd}")
+    except psutil.Error:
+        return ""
+    return "".join(f"\n{line}" for line in lines)
+
+
 def _pidfile_dir() -> Path | None:
     value = os.environ.get(PIDFILE_DIR_ENV)
     return Path(value) if value else None
@@ -112,7 +132,8 @@ class ManagedProcess:
         deadline = started + timeout
         while True:
             if not self.alive:
-                raise ProcessFailed(f"{self.name} exited with code {self.returncode} before it was ready:\n{self.log_tail()}")
+                raise ProcessFailed(f"{self.name} exited with code {self.returncode} before it was ready:\n{self.log_tail()}"
+                                    f"{port_holders(self.ports)}")
             try:
                 if self.ready is None or self.ready():
                     return time.monotonic() - started

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,9 +69,11 @@ class RedisServer:
     password: str | None = None
     appendonly: bool = False
     tls: bool = False
+    tls_client_auth: bool = False  # with tls: clients must present a certificate signed by the CA
     tls_backend_port: int | None = None  # plain-TCP port behind the TLS front (binaries without TLS)
     external_url: str | None = None
     host: str = "127.0.0.1"
+    extra_args: list[str] = field(default_factory=list)  # e.g. --replicaof for a replica (cookbook.sentinel)
 
     def __post_init__(self) -> None:
         self.external_url = self.external_url or os.environ.get("REDIS_URL") or None
@@ -105,6 +107,9 @@ class RedisServer:
     def client(self, **kwargs: object) -> redis.Redis:
         if self.tls and self.tls_files is not None:
             kwargs.setdefault("ssl_ca_certs", str(self.tls_files.ca_cert))
+            if self.tls_client_auth:
+                kwargs.setdefault("ssl_certfile", str(self.tls_files.client_cert))
+                kwargs.setdefault("ssl_keyfile", str(self.tls_files.client_key))
         return redis.Redis.from_url(self.url, **kwargs)  # type: ignore[arg-type]
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -127,13 +132,15 @@ class RedisServer:
                 "--tls-cert-file", str(self.tls_files.cert),
                 "--tls-key-file", str(self.tls_files.key),
                 "--tls-ca-cert-file", str(self.tls_files.ca_cert),
-                "--tls-auth-clients", "no",  # server authentication only, as daprd's enableTLS expects
+                # server authentication only (daprd's enableTLS alone), or client certificates too
+                # (the component's clientCert/clientKey)
+                "--tls-auth-clients", "yes" if self.tls_client_auth else "no",
             ]
         else:
             argv += ["--port", str(self.tls_backend_port if self.tls else self.port)]
         if self.password:
             argv += ["--requirepass", self.password]
-        return argv
+        return argv + list(self.extra_args)
 
     def _ping(self) -> bool:
         with self.client(socket_connect_timeout=0.5, socket_timeout=0.5) as c:
@@ -168,7 +175,8 @@ class RedisServer:
             assert self.tls_files is not None
             self.front = ManagedProcess(
                 f"redis-tls-front:{self.port}",
-                [sys.executable, "-m", "cookbook.tls_front", str(self.port), str(self.tls_backend_port), str(self.tls_files.cert), str(self.tls_files.key)],
+                [sys.executable, "-m", "cookbook.tls_front", str(self.port), str(self.tls_backend_port), str(self.tls_files.cert), str(self.tls_files.key),
+                 *([str(self.tls_files.ca_cert)] if self.tls_client_auth else [])],
                 Path(self.workdir) / "tls-front.log", ready=self._ping, ports=[self.port], cwd=Path(__file__).resolve().parents[1],
             )
             try:

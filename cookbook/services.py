@@ -24,12 +24,16 @@ from cookbook.sidecar import Sidecar
 DEFAULT_REDIS_HOST = "localhost:6379"
 
 
-def prepare_resources(source: Path, target: Path, redis: RedisServer) -> Path:
-    """Copy a component folder, pointing ``redisHost`` (and the password) at our Redis."""
+def prepare_resources(source: Path, target: Path, redis: RedisServer | None, values: dict[str, str] | None = None) -> Path:
+    """Copy a component folder, pointing ``redisHost`` at our Redis and replacing each
+    placeholder of ``values`` (e.g. ``SECRETS_FILE``, ``SENTINEL_HOSTS``) with its value."""
     target.mkdir(parents=True, exist_ok=True)
+    replacements = {**({DEFAULT_REDIS_HOST: redis.address} if redis is not None else {}), **(values or {})}
     for file in sorted(source.iterdir()):
         if file.suffix in (".yaml", ".yml"):
-            text = file.read_text().replace(DEFAULT_REDIS_HOST, redis.address)
+            text = file.read_text()
+            for placeholder, value in replacements.items():
+                text = text.replace(placeholder, value)
             (target / file.name).write_text(text)
         elif file.is_file():
             shutil.copy(file, target / file.name)

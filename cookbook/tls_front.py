@@ -6,7 +6,8 @@ learnt TLS itself, and clients cannot tell the difference: they speak TLS to the
 component's ``redisHost``. When the redis-server in use supports TLS natively, the harness uses
 that instead and this process is not started.
 
-Run by ``RedisServer(tls=True)``: ``python -m cookbook.tls_front LISTEN_PORT TARGET_PORT CERT KEY``.
+Run by ``RedisServer(tls=True)``: ``python -m cookbook.tls_front LISTEN_PORT TARGET_PORT CERT KEY [CLIENT_CA]``;
+with ``CLIENT_CA`` (``RedisServer(tls_client_auth=True)``) a client must present a certificate signed by it.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def serve(listen_port: int, target_port: int, cert: str, key: str) -> None:
+async def serve(listen_port: int, target_port: int, cert: str, key: str, client_ca: str | None = None) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    if client_ca:  # as redis-server --tls-auth-clients yes: no certificate from this CA, no connection
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
 
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
@@ -53,8 +57,8 @@ async def serve(listen_port: int, target_port: int, cert: str, key: str) -> None
 
 def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    listen_port, target_port, cert, key = argv
-    asyncio.run(serve(int(listen_port), int(target_port), cert, key))
+    listen_port, target_port, cert, key, *client_ca = argv
+    asyncio.run(serve(int(listen_port), int(target_port), cert, key, client_ca[0] if client_ca else None))
 
 
 if __name__ == "__main__":

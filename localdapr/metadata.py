@@ -66,5 +66,14 @@ def build(runtime: Runtime) -> dict[str, Any]:
     for service in runtime.services.values():
         section = getattr(service, "metadata_section", None)
         if section is not None:
-            doc.update(section())
+            part = dict(section())
+            if "actors" in part and "actors" in doc:  # the app's types and the workflow engine's
+                part["actors"] = doc["actors"] + part["actors"]
+            doc.update(part)
+    actors = runtime.services.get("actors")
+    if actors is not None and opts.actors_enabled and actors.table:
+        counts: dict[str, int] = {}
+        for actor_type, _ in actors.table:
+            counts[actor_type] = counts.get(actor_type, 0) + 1
+        actor_runtime["activeActors"] = [{"type": t, "count": n} for t, n in counts.items()]
     return doc

@@ -8,13 +8,20 @@ error connecting to redis at <redisHost>: <go-redis error>``) plus a hint of wha
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import redis.asyncio as aioredis
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 
 from localdapr.components.model import ComponentSpec
@@ -70,26 +77,47 @@ def _int(spec: ComponentSpec, name: str, default: int) -> int:
         raise ComponentError(f"metadata '{name}' must be an integer, not '{raw}'") from None
 
 
-def build_client(spec: ComponentSpec) -> aioredis.Redis:
-    if spec.meta("redisType", "node") not in ("", "node"):
-        raise ComponentError(f"redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
-    if is_truthy(spec.meta("failover", "false")):
-        raise ComponentError("failover (Sentinel) is not supported by the local sidecar")
-    host, port = _host_port(spec)
+def _pem_files(spec: ComponentSpec) -> tuple[str, str] | None:
+    """``clientCert``/``clientKey`` hold PEM text, as components-contrib reads them (Settings.
+    SetCertificate: both or nothing; a bad pair is a configuration error worded as Go's
+    tls.X509KeyPair). Python's ssl loads a certificate only from a file, so the pair is written
+    to a private temporary folder (mode 0600), removed when the sidecar exits."""
+    cert_pem, key_pem = spec.meta("clientCert"), spec.meta("clientKey")
+    if not cert_pem or not key_pem:
+        return None
+    try:
+        certs = x509.load_pem_x509_certificates(cert_pem.encode())
+    except ValueError:
+        raise ComponentError("redis client configuration error: tls: failed to find any PEM data in certificate input") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ComponentError("redis client configuration error: tls: failed to find any PEM data in key input") from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if certs[0].public_key().public_bytes(serialization.Encoding.DER, public) != key.public_key().public_bytes(serialization.Encoding.DER, public):
+        raise ComponentError("redis client configuration error: tls: private key does not match public key")
+    folder = Path(tempfile.mkdtemp(prefix="localdapr-tls-"))
+    atexit.register(shutil.rmtree, folder, True)
+    cert_file, key_file = folder / "client.crt", folder / "client.key"
+    for path, text in ((cert_file, cert_pem), (key_file, key_pem)):
+        path.touch(mode=0o600)
+        path.write_text(text)
+    return str(cert_file), str(key_file)
+
+
+def _connection_kwargs(spec: ComponentSpec) -> dict[str, object]:
+    """Options shared by a plain client and one that follows a Sentinel-managed primary."""
     db_raw = spec.meta("redisDB", "0") or "0"
     try:
         db = int(db_raw)
     except ValueError:
         raise ComponentError(f"redisDB '{db_raw}' is not an integer") from None
-    read_timeout = _duration_seconds(spec.meta("readTimeout"), None)
-    kwargs: dict[str, object] = {
-        "host": host,
-        "port": port,
+    return {
         "db": db,
         "password": spec.meta("redisPassword") or None,
         "username": spec.meta("redisUsername") or None,
         "socket_connect_timeout": _duration_seconds(spec.meta("dialTimeout"), 5.0),
-        "socket_timeout": read_timeout,
+        "socket_timeout": _duration_seconds(spec.meta("readTimeout"), None),
         # go-redis style retries: redisMaxRetries (3) with 8 ms .. redisMaxRetryInterval (512 ms)
         # backoff, so a Redis restart is ridden out but a dead Redis fails start-up quickly.
         "retry": Retry(
@@ -97,18 +125,67 @@ def build_client(spec: ComponentSpec) -> aioredis.Redis:
             _int(spec, "redisMaxRetries", 3),
         ),
     }
-    if is_truthy(spec.meta("enableTLS", "false")):
-        # components-contrib 1.18 verifies the server certificate (system roots, host name) unless
-        # insecureSkipTLSVerify is true; verified on daprd 1.18.2 (older Dapr never verified).
+
+
+class _GoRedisSentinel(Sentinel):
+    """Takes the primary's address as the Sentinels give it, even while they flag it down.
+
+    go-redis asks ``SENTINEL get-master-addr-by-name``, which names the old primary until the
+    failover is done, so daprd's writes in that window fail with the dial error of the dead
+    primary; redis-py would refuse such a primary (MasterNotFoundError) instead."""
+
+    def check_master_state(self, state: dict, service_name: str) -> bool:  # type: ignore[override]
+        return bool(state)
+
+
+def _sentinel_client(spec: ComponentSpec, kwargs: dict[str, object]) -> aioredis.Redis:
+    """``failover: "true"``: redisHost lists Sentinels; every new connection asks them for the
+    current primary of ``sentinelMasterName`` (go-redis's FailoverClient does the same), so after
+    a failover the next command reaches the promoted replica."""
+    addresses = []
+    for raw in spec.meta("redisHost").split(","):
+        host, _, port = raw.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ComponentError(f"redisHost '{raw.strip()}' is not a Sentinel address host:port")
+        addresses.append((host, int(port)))
+    sentinel_kwargs = {
+        "username": spec.meta("sentinelUsername") or None,
+        "password": spec.meta("sentinelPassword") or None,
+        "socket_connect_timeout": kwargs["socket_connect_timeout"],
+        "socket_timeout": kwargs["socket_timeout"] or 3.0,
+    }
+    sentinel = _GoRedisSentinel(addresses, sentinel_kwargs=sentinel_kwargs, **kwargs)  # type: ignore[arg-type]
+    return sentinel.master_for(spec.meta("sentinelMasterName"))
+
+
+def build_client(spec: ComponentSpec) -> aioredis.Redis:
+    if spec.meta("redisType", "node") not in ("", "node"):
+        raise ComponentError(f"redisType '{spec.meta('redisType')}' is not supported by the local sidecar (only 'node')")
+    tls = is_truthy(spec.meta("enableTLS", "false"))
+    client_pem = _pem_files(spec) if tls else None
+    kwargs = _connection_kwargs(spec)
+    if is_truthy(spec.meta("failover", "false")):
+        if tls:
+            raise ComponentError("failover (Sentinel) together with enableTLS is not supported by the local sidecar")
+        return _sentinel_client(spec, kwargs)
+    host, port = _host_port(spec)
+    kwargs.update(host=host, port=port)
+    if tls:
+        # components-contrib 1.18 verifies the server certificate (system roots, which SSL_CERT_FILE
+        # can point at, and the host name) unless insecureSkipTLSVerify is true; verified on daprd
+        # 1.18.2 (older Dapr never verified).
         verify = not is_truthy(spec.meta("insecureSkipTLSVerify", "false"))
         kwargs.update(connection_class=aioredis.SSLConnection, ssl_cert_reqs="required" if verify else "none", ssl_check_hostname=verify)
+        if client_pem:
+            kwargs.update(ssl_certfile=client_pem[0], ssl_keyfile=client_pem[1])
     # go-redis pools: poolSize connections (10 per CPU by default) and a caller that finds them all
     # busy *waits* up to poolTimeout (readTimeout + 1 s, readTimeout defaulting to 3 s) instead of
     # failing at once, as redis-py's default pool does past 100 connections. A 100-activity
     # fan-out fires 100 reminders together; they must queue, not error.
+    read_timeout = kwargs["socket_timeout"]
     pool = aioredis.BlockingConnectionPool(
         max_connections=_int(spec, "poolSize", 10 * (os.cpu_count() or 1)),
-        timeout=_duration_seconds(spec.meta("poolTimeout"), (read_timeout or 3.0) + 1.0),
+        timeout=_duration_seconds(spec.meta("poolTimeout"), (read_timeout or 3.0) + 1.0),  # type: ignore[operator]
         **kwargs,  # type: ignore[arg-type]
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
@@ -149,6 +226,13 @@ def go_redis_text(exc: Exception) -> str:
     redis-py says it: we do not guess go-redis wording we have not seen.
     """
     text = str(exc)
+    unreachable = re.fullmatch(r"No master found for '[^']*'(?: : (.*))?", text, re.S)
+    if unreachable:  # go-redis's FailoverClient: no Sentinel named a primary for sentinelMasterName
+        return f"redis: all sentinels specified in configuration are unreachable: {unreachable.group(1) or 'redis: nil'}"
+    if "HELLO must be called with the client already authenticated" in text:
+        # redis-py opens with HELLO; go-redis falls back to PING after HELLO fails, and that is
+        # the answer daprd shows
+        return "NOAUTH Authentication required."
     code = getattr(exc, "status_code", None)
     if code and not text.startswith(code):
         return f"{code} {text}"
@@ -173,7 +257,13 @@ async def connect(spec: ComponentSpec) -> aioredis.Redis:
             hint = "check metadata redisPassword, and redisUsername for an ACL user"
         elif not is_truthy(spec.meta("enableTLS", "false")) and "closed by server" in str(exc):
             # TCP connected but the server hung up on a plain-text PING: typically a TLS-only port.
-            hint = 'if that Redis accepts only TLS, set metadata enableTLS: "true"'
+            # go-redis retries that until initTimeout and reports the deadline; so do we, at once.
+            raise ComponentError(timeout_detail(spec), 'if that Redis accepts only TLS, set metadata enableTLS: "true"') from exc
+        elif is_truthy(spec.meta("enableTLS", "false")) and any(
+                sign in str(exc) for sign in ("closed by server", "CERTIFICATE_REQUIRED", "reset by peer", "EOF occurred", "Broken pipe")):
+            # The TLS 1.3 handshake finished, then the server refused the missing client
+            # certificate; go-redis retries that until initTimeout and reports the deadline.
+            raise ComponentError(timeout_detail(spec), "the Redis requires a client certificate: set metadata clientCert and clientKey (PEM)") from exc
         elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
             hint = 'the Redis certificate is not trusted here; for a test Redis set metadata insecureSkipTLSVerify: "true"'
         raise ComponentError(connect_failure(spec, go_redis_text(exc)), hint) from exc

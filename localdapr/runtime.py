@@ -135,6 +135,9 @@ class Runtime:
         ordered = [c for c in loaded if c[0].category == "secretstores"] + [c for c in loaded if c[0].category != "secretstores"]
         for spec, items in ordered:
             await self._process_component(spec, items)
+        from localdapr import resiliency  # noqa: PLC0415 - it imports the component loader
+
+        self.services["resiliency"] = resiliency.load(list(self.options.resources_paths), self.app_id)
 
     async def _get_secret(self, store_name: str, secret_name: str) -> dict[str, str] | None:
         store = self.secret_stores.get(store_name)
@@ -143,7 +146,7 @@ class Runtime:
         try:
             return await store.get(secret_name)
         except KeyError as exc:
-            proc_log.error("Error getting secret: %s", exc.args[0] if exc.args else exc)
+            loader.secret_log.error("Error getting secret: %s", exc.args[0] if exc.args else exc)  # daprd's scope: processor.secret
             return {}
 
     async def _process_component(self, spec: ComponentSpec, items: list[MetadataItem]) -> None:

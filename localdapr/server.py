@@ -21,6 +21,7 @@ import uvicorn
 from dapr.proto.runtime.v1 import dapr_pb2_grpc
 
 from localdapr import appchannel
+from localdapr.actors.service import ActorService
 from localdapr.api.access import AccessPolicy
 from localdapr.api.grpc.dapr_service import DaprService
 from localdapr.api.grpc.interceptors import ApiGuard as GrpcApiGuard
@@ -132,6 +133,7 @@ async def serve(options: SidecarOptions) -> int:
     workflow_grpc.register(runtime, grpc_server)
     runtime.services["subscriptions"] = SubscriptionManager(runtime)
     runtime.services["outbox"] = Outbox(runtime)
+    runtime.services["actors"] = ActorService(runtime)
     try:
         grpc_server.add_insecure_port(f"{addr}:{options.dapr_grpc_port}")
     except RuntimeError as exc:

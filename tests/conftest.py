@@ -2,14 +2,11 @@
 
 Every fixture stops what it started on teardown; the guard then fails the test if any process
 started through ``cookbook.processes`` is still alive, and the session finalizer sweeps pid
-files written by notebook kernels (which run in their own processes).
+files written by notebook kernels (the repository's conftest.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -20,11 +17,6 @@ from cookbook.ports import PortBlock, free_port_block
 from cookbook.redis_server import RedisServer
 from cookbook.sidecar import Sidecar
 from tests.runtimes import require_runtime, runtime_params
-
-# Kernels started by nbmake/papermill inherit this and record their processes here.
-_PIDFILES = Path(tempfile.mkdtemp(prefix="cookbook-pids-"))
-os.environ.setdefault(processes.PIDFILE_DIR_ENV, str(_PIDFILES))
-
 
 @pytest.fixture
 def ports() -> Iterator[PortBlock]:
@@ -77,11 +69,3 @@ def no_leftover_processes() -> Iterator[None]:
     for proc in leftover:
         proc.kill()
     assert not leftover, f"processes left running: {leftover}"
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    processes.stop_all()
-    killed = processes.sweep_pidfiles(_PIDFILES)
-    shutil.rmtree(_PIDFILES, ignore_errors=True)
-    if killed:
-        print(f"\ncookbook guard: killed leftover processes from notebooks: {', '.join(killed)}")

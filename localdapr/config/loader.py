@@ -23,6 +23,8 @@ from localdapr.config.schema import CONFIGURATION
 
 # Sections the local sidecar acts on; the rest of spec is accepted and ignored.
 ENFORCED = ("secrets", "api", "logging")
+# Features the local sidecar acts on; spec.features naming only these is not an ignored section.
+ACTED_FEATURES = ("ActorStateTTL",)
 
 
 class ConfigError(Exception):
@@ -64,10 +66,14 @@ class Configuration:
     obfuscate_urls: bool = False
     omit_health_checks: bool = False
     sections: list[str] = field(default_factory=list)
+    # spec.features with enabled: true (the actor runtime reads ActorStateTTL), and every name listed
+    features: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
 
     @property
     def ignored_sections(self) -> list[str]:
-        return [s for s in self.sections if s not in ENFORCED]
+        acted = bool(self.feature_names) and all(n in ACTED_FEATURES for n in self.feature_names)
+        return [s for s in self.sections if s not in ENFORCED and not (s == "features" and acted)]
 
     def secret_allowed(self, store: str, key: str) -> bool:
         scope = self.secret_scopes.get(store)
@@ -182,6 +188,9 @@ def load(paths: list[Path]) -> Configuration:
         config.secret_scopes[name] = SecretsScope(
             name, access, tuple(sorted(scope.get("allowedSecrets") or [])), tuple(sorted(scope.get("deniedSecrets") or []))
         )
+    listed = [f for f in spec.get("features") or [] if isinstance(f, dict)]
+    config.feature_names = [str(f.get("name") or "") for f in listed]
+    config.features = [str(f.get("name") or "") for f in listed if f.get("enabled")]
     api = spec.get("api") or {}
     config.api_allowed = _rules(api.get("allowed"))
     config.api_denied = _rules(api.get("denied"))

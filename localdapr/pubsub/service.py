@@ -10,11 +10,14 @@ and a raw payload's metadata gains ``traceid``/``tracestate``; over HTTP the map
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
+from localdapr import resiliency
 from localdapr.pubsub import cloudevents, errors, gocompat
 from localdapr.pubsub.redis_streams import Cancelled, RedisStreamsPubSub, StreamMessage
+from localdapr.resiliency import RetryPolicy
 from localdapr.runtime import Runtime
 
 log = logging.getLogger("localdapr.pubsub")
@@ -171,11 +174,30 @@ async def handle(runtime: Runtime, pubsub_name: str, msg: StreamMessage, sub_met
             except Exception as exc:  # noqa: BLE001 - daprd ignores this error too
                 log.error("error sending message to dead letter, origin topic: %s dead letter topic %s err: %s", msg.topic, dead_letter_topic, exc)
         return
-    try:
-        outcome = await deliver(event)
-    except DeliveryTimeout as exc:
-        # daprd: the component's context expired, so the entry is not acknowledged and the
-        # redelivery loop sends it again (not to the dead-letter topic; checked on daprd 1.18).
-        log.error("Error processing Redis message %s: %s", msg.id, exc)
-        raise Cancelled(str(exc)) from exc
+    policy = inbound_retry(runtime, pubsub_name)
+    delays = policy.delays() if policy is not None else iter(())
+    while True:
+        try:
+            outcome = await deliver(event)
+        except DeliveryTimeout as exc:
+            # daprd: the component's context expired, so the entry is not acknowledged and the
+            # redelivery loop sends it again (not to the dead-letter topic; checked on daprd 1.18).
+            log.error("Error processing Redis message %s: %s", msg.id, exc)
+            raise Cancelled(str(exc)) from exc
+        if outcome in ("success", "drop"):
+            break
+        # daprd's policy runner: a RETRY answer is an error, retried while the component's
+        # inbound retry policy allows; then dead letter (or the error) as without a policy.
+        delay = next(delays, None)
+        if delay is None:
+            break
+        log.warning("encountered a retriable error while publishing a subscribed message to topic %s, err: <nil>", msg.topic)
+        await asyncio.sleep(delay)
     await settle(runtime, pubsub_name, msg, outcome, dead_letter_topic, event.get("id"))
+
+
+def inbound_retry(runtime: Runtime, pubsub_name: str) -> RetryPolicy | None:
+    """The pub/sub component's inbound retry policy from the Resiliency resources (read once)."""
+    if "resiliency" not in runtime.services:
+        runtime.services["resiliency"] = resiliency.load(list(runtime.options.resources_paths), runtime.app_id)
+    return runtime.services["resiliency"].inbound_retry(pubsub_name)

@@ -19,7 +19,7 @@ from redis import exceptions as rexc
 
 from localdapr.components.model import ComponentSpec
 from localdapr.errors import ComponentError
-from localdapr.redisconn import connect, is_truthy, timeout_detail, timeout_hint
+from localdapr.redisconn import connect, go_redis_text, is_truthy, timeout_detail, timeout_hint
 from localdapr.state import keys
 from localdapr.state.base import DeleteRequest, GetResponse, SetRequest, TransactionOperation
 from localdapr.state.errors import ETagInvalid, ETagMismatch, StoreError
@@ -63,6 +63,14 @@ def _script_error(exc: rexc.ResponseError) -> str:
     return text if text.startswith("ERR ") else "ERR " + text
 
 
+def _reply_text(exc: rexc.ResponseError) -> str:
+    """A Redis error reply as go-redis prints it. redis-py keeps replies with their own code
+    ("WRONGTYPE ...") whole but drops the generic "ERR " code, which go-redis keeps."""
+    text = str(exc)
+    code = text.split(" ", 1)[0]
+    return text if len(code) > 1 and code.isupper() and code.isalpha() else "ERR " + text
+
+
 CAPABILITIES = ["ETAG", "TRANSACTIONAL", "TTL", "KEYS_LIKE"]
 
 
@@ -98,8 +106,10 @@ def validate_options(concurrency: str, consistency: str) -> None:
 
 def _unavailable(exc: rexc.RedisError) -> StoreError:
     """Redis unreachable, timing out or refusing: a StoreError, which the API layer turns into
-    daprd's ERR_STATE_* code naming the store, instead of an unexpected exception."""
-    return StoreError(f"{type(exc).__name__}: {exc}")
+    daprd's ERR_STATE_* code naming the store, instead of an unexpected exception. A refused
+    connection reads as go-redis's dial error (what daprd shows); other texts stay redis-py's."""
+    text = go_redis_text(exc)
+    return StoreError(text if text.startswith(("dial tcp ", "redis: ")) else f"{type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager
@@ -155,8 +165,14 @@ class RedisStateStore:
             fields = await self.client.hgetall(key)
         except rexc.ResponseError:
             # Not a hash (e.g. a plain string from an old writer): value without ETag (spec C1.2).
-            with _store_errors():
+            try:
                 value = await self.client.get(key)
+            except rexc.ResponseError as exc:
+                # Neither a hash nor a string (a list, a set...): daprd passes Redis's reply on as
+                # it is, "WRONGTYPE Operation against a key holding the wrong kind of value".
+                raise StoreError(_reply_text(exc)) from exc
+            except rexc.RedisError as exc:
+                raise _unavailable(exc) from exc
             return GetResponse(data=value, etag=None)
         except rexc.RedisError as exc:
             raise _unavailable(exc) from exc
@@ -179,7 +195,7 @@ class RedisStateStore:
                 raise ETagMismatch(f"possible etag mismatch. error from state store: {_script_error(exc)}") from exc
             raise StoreError(f"failed to set key {request.key}: {_script_error(exc)}") from exc
         except rexc.RedisError as exc:
-            raise _unavailable(exc) from exc
+            raise StoreError(f"failed to set key {request.key}: {_unavailable(exc)}") from exc  # contrib's wording
         with _store_errors():
             await self._apply_ttl(self.client, request.key, ttl)
         return str(version)

@@ -26,6 +26,7 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
 from localdapr.runtime import Runtime
+from localdapr.state.errors import STORE_FAILURES
 from localdapr.workflow.errors import BackendError, actor_not_found, actor_stalled, already_exists, instance_not_found, no_actor_store, not_completed
 from localdapr.workflow.protos import history, orchestration, service
 from localdapr.workflow.directory import Directory
@@ -43,6 +44,8 @@ MAX_CONTINUE_AS_NEW = 20
 # daprd's DaprBuiltInActorNotFoundRetries (5 retries, 1 s apart): how long a call on an instance
 # waits for its workflow actor to be hosted (a worker to connect) before failing.
 ACTOR_LOOKUP_SECONDS = 5.0
+# daprd's activity-result reminder: "One shot, retry forever, every second".
+RESULT_RETRY_SECONDS = 1.0
 
 
 def _b64(ev: history.HistoryEvent) -> str:
@@ -103,9 +106,12 @@ class WorkflowEngine:
     async def start(self) -> None:
         store = self.runtime.actor_state_store
         if store is None:
+            if self.runtime.options.actors_enabled:  # daprd's own two lines (runtime.go, actors.go)
+                log.info("actors: state store is not configured - this is okay for clients but services with hosted actors will fail to initialize!")
+                log.info("Actor state store not configured - actor hosting disabled, but invocation enabled")
             log.info("workflows disabled: %s", "no actor state store" if self.runtime.options.actors_enabled else "no --placement-host-address")
             return
-        self.reminders = Reminders(store.client, self.runtime.app_id)
+        self.reminders = Reminders(store.client, self.runtime.app_id, self.runtime.namespace_or_default)
         self.reminders.handler = self._handle
         self.storage = WorkflowStorage(store, self.runtime.app_id, self.runtime.namespace_or_default, self.reminders)
         self.reminders.start()
@@ -199,6 +205,9 @@ class WorkflowEngine:
             for ev in new_events:  # daprd's runWorkflow stamps the router on a start event that has none
                 if ev.HasField("executionStarted") and not ev.HasField("router"):
                     ev.router.sourceAppID = self.runtime.app_id
+                if ev.HasField("executionStarted"):  # durabletask-go logs it as the first turn runs (children too)
+                    log.info("%s: starting new '%s' instance with ID = '%s'.", iid, ev.executionStarted.name,
+                             ev.executionStarted.workflowInstance.instanceId)
             old_len = len(state.history)
             effects, restarts = await self._execute(state, new_events)
             if effects.stalled:
@@ -387,7 +396,29 @@ class WorkflowEngine:
         scheduled = next((e for e in state.history if e.eventId == p["task_id"] and e.HasField("taskScheduled")), None)
         if scheduled is not None and scheduled.HasField("router"):
             ev.router.CopyFrom(scheduled.router)  # the result carries its TaskScheduled's router
-        return await self._append(iid, ev, rid, generation=p["generation"])
+        return await self._hand_over_result(iid, ev, rid, p["generation"])
+
+    async def _hand_over_result(self, iid: str, ev: history.HistoryEvent, rid: str, generation: int) -> bool:
+        """Add an activity's result to its workflow, retried every second while the actor store
+        is down, without running the activity again.
+
+        daprd's activity actor hands the result over as a one-shot Scheduler reminder of its own
+        (``activity-result-<8 random chars>``, "retry forever, every second"), so an actor store
+        outage delays the result but never makes the activity run twice; each failed try logs
+        ``failed to invoke scheduled actor reminder named: activity-result-... due to: failed to
+        load workflow metadata: ...``. Here the result waits in this process with the activity's
+        reminder held in flight (a sidecar crash meanwhile runs the activity again: the local
+        difference, see DIFFERENCES.md).
+        """
+        name = "activity-result-" + base64.urlsafe_b64encode(uuid.uuid4().bytes[:6]).decode().rstrip("=")
+        while True:
+            try:
+                return await self._append(iid, ev, rid, generation=generation)
+            except (BackendError, *STORE_FAILURES) as exc:
+                if isinstance(exc, BackendError) and not exc.bare.startswith("failed to load workflow metadata: "):
+                    raise
+                log.error("failed to invoke scheduled actor reminder named: %s due to: %s", name, exc)
+                await asyncio.sleep(RESULT_RETRY_SECONDS)
 
     async def _run_remote_activity(self, rid: str, p: dict[str, Any]) -> bool:
         """An activity another app's workflow scheduled here (daprd's activity actor of this
@@ -471,7 +502,6 @@ class WorkflowEngine:
             # deleted in the same save, customStatus reset, generation + 1.
             plan = SavePlan(add=[self._run_reminder(iid, delay)], clear_instance=state.exists)
             await storage.save(new, stored, plan, history_from=0 if state.exists else None)
-        log.info("%s: starting new '%s' instance with ID = '%s'.", iid, req.name, iid)
         await self._notify()
         return iid
 
@@ -518,8 +548,15 @@ class WorkflowEngine:
     async def purge(self, iid: str, force: bool = False, recursive: bool = True) -> int:
         """Delete a finished instance's rows (and, recursive, its child workflows' first), as
         durabletask-go's ``purgeWorkflowState``; returns how many instances were deleted."""
-        await self.reach_instance(iid)
         storage = self.require()
+        if recursive:
+            # daprd's recursive purge reads the instance from the store before any call on its
+            # workflow actor: a purged (or never created) instance is "not found" at once, even
+            # with no worker connected (the actor lookup would fail).
+            state, _ = await storage.load(iid)
+            if not state.exists:
+                raise instance_not_found("failed to fetch workflow state: ")
+        await self.reach_instance(iid)
         state, _ = await storage.load(iid)
         if not state.exists:
             raise instance_not_found("failed to fetch workflow state: " if recursive else "")
@@ -553,7 +590,7 @@ class WorkflowEngine:
         assert self.directory is not None and self.storage is not None
         if not await self._wait_live(app):
             raise actor_not_found(workflow_actor_type(self.runtime.namespace_or_default, app), iid)
-        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app))
+        storage = WorkflowStorage(self.storage.store, app, self.runtime.namespace_or_default, Reminders(self.storage.client, app, self.runtime.namespace_or_default))
         state, stored = await storage.load(iid)
         if not state.exists:
             raise instance_not_found()

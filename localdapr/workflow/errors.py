@@ -87,3 +87,12 @@ def actor_stalled(instance_id: str) -> BackendError:
     the actor lock's ``errors.NewStalled`` through the router: gRPC UNKNOWN."""
     text = f"failed to invoke method for workflow '{instance_id}': actor is stalled"
     return BackendError(grpc.StatusCode.UNKNOWN, text, text)
+
+
+def missing_row(instance_id: str, kind: str, index: int, length: int) -> BackendError:
+    """daprd 1.18.2's LoadWorkflowState (wfengine/state/state.go) when the metadata declares a row
+    the bulk read did not return: a plain error (gRPC UNKNOWN). Seen transiently when a status read
+    lands between the writes of a concurrent save; the caller may ask again."""
+    text = (f"workflow '{instance_id}': {kind} key '{kind}-{index:06d}' declared in metadata ({kind}Length={length}) "
+            "but missing from state store (transient store read failure or partial save?)")
+    return BackendError(grpc.StatusCode.UNKNOWN, text, text)

@@ -52,16 +52,25 @@ class Reminder:
         return Reminder(id, int((time.time() + delay) * 1000), payload, app)
 
 
-def reminder_keys(app_id: str) -> tuple[str, str, str]:
-    """An app's reminder set, payload hash and wake channel (keys daprd never uses)."""
-    return f"localdapr||{app_id}||reminders", f"localdapr||{app_id}||reminders||data", f"localdapr||{app_id}||reminders||wake"
+def reminder_keys(app_id: str, namespace: str = "default") -> tuple[str, str, str]:
+    """An app's reminder set, payload hash and wake channel (keys daprd never uses).
+
+    Per namespace, as daprd's Scheduler keeps jobs per namespace: two sidecars serving the same
+    app id in two namespaces (``NAMESPACE=acme`` / ``globex``, one Redis) must never run each
+    other's steps. The default namespace keeps the short keys ``localdapr||<app>||reminders``.
+    """
+    base = f"localdapr||{app_id}" if namespace in ("", "default") else f"localdapr||{namespace}||{app_id}"
+    return f"{base}||reminders", f"{base}||reminders||data", f"{base}||reminders||wake"
 
 
 class Reminders:
-    def __init__(self, client: aioredis.Redis, app_id: str) -> None:
+    def __init__(self, client: aioredis.Redis, app_id: str, namespace: str = "default",
+                 keys: tuple[str, str, str] | None = None) -> None:
+        """``keys``: another set than the app's workflow reminders (the actor runtime's own)."""
         self.client = client
         self.app_id = app_id
-        self.zkey, self.hkey, self.channel = reminder_keys(app_id)
+        self.namespace = namespace
+        self.zkey, self.hkey, self.channel = keys or reminder_keys(app_id, namespace)
         self._listener: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
@@ -80,7 +89,7 @@ class Reminders:
         woken: set[str] = set()
         for r in add:
             if r.app is not None and r.app != self.app_id:  # another app's step: its sidecar runs it
-                zkey, hkey, channel = reminder_keys(r.app)
+                zkey, hkey, channel = reminder_keys(r.app, self.namespace)
                 if channel not in woken:
                     woken.add(channel)
             else:

@@ -21,7 +21,7 @@ from google.protobuf import wrappers_pb2
 
 from localdapr.state.errors import STORE_FAILURES
 from localdapr.state.redis_store import DELETE_SCRIPT, SET_SCRIPT, RedisStateStore
-from localdapr.workflow.errors import store_unavailable
+from localdapr.workflow.errors import missing_row, store_unavailable
 from localdapr.workflow.protos import backend, history
 from localdapr.workflow.reminders import Reminder, Reminders
 from localdapr.workflow.runtimestate import InstanceState
@@ -83,6 +83,14 @@ class WorkflowStorage:
         pipe.hget(p + "customStatus", "data")
         pipe.hget(p + PROPAGATED, "data")
         rows: list[Any] = await pipe.execute()
+        for i in range(meta.inboxLength + meta.historyLength):
+            if rows[i] is None:  # daprd's LoadWorkflowState refuses a state with rows missing
+                if await self._get(p + "metadata") != raw:
+                    # A save landed between the metadata read and the rows read (daprd's read has
+                    # the same gap and then fails transiently); read the new state instead.
+                    return await self._load(instance_id)
+                raise missing_row(instance_id, *(("inbox", i, meta.inboxLength) if i < meta.inboxLength
+                                                 else ("history", i - meta.inboxLength, meta.historyLength)))
         state.inbox = [history.HistoryEvent.FromString(r) for r in rows[: meta.inboxLength] if r is not None]
         incoming = rows.pop()
         if incoming is not None:

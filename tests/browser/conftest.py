@@ -41,7 +41,8 @@ def browser_out() -> Path:
 @pytest.fixture(scope="session")
 def lab(browser_out: Path) -> Iterator[Lab]:
     workdir = Path(tempfile.mkdtemp(prefix="browser-lab-"))
-    server = Lab(free_port_block().take(), workdir, browser_out / "jupyterlab.log")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # one Lab per xdist worker, each its own log
+    server = Lab(free_port_block().take(), workdir, browser_out / f"jupyterlab{'-' + worker if worker else ''}.log")
     try:
         server.start()
         yield server

@@ -39,7 +39,7 @@ def _one_liner(notebook: str, cwd: Path, params: dict[str, Any], out: Path) -> s
     argv = [PAPERMILL, source, str(out / f"{notebook}.ipynb"), "--log-level", "WARNING"]
     for name, value in params.items():
         argv += ["-p", name, str(value)]
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600,
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=850,
                           env={**os.environ, "COOKBOOK_OUTPUT_DIR": ""})
 
 

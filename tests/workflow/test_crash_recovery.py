@@ -109,6 +109,44 @@ def test_H3_6_redis_restart_with_aof(stack: WorkflowStack) -> None:
         worker.terminate()
 
 
+@pytest.mark.parametrize("stack", [True], indirect=True, ids=["aof"])
+def test_H3_6_activity_result_waits_for_the_actor_store_and_the_activity_runs_once(stack: WorkflowStack) -> None:
+    """An activity that finishes while the actor store's Redis is down: daprd keeps its result
+    in a reminder of its own (``activity-result-<id>``, retried every second, logged as
+    ``failed to invoke scheduled actor reminder named: activity-result-... due to: failed to
+    load workflow metadata: ...``) and delivers it once Redis is back: the workflow completes
+    and the activity ran once, not twice. (Notebook 06's fault-isolation demo relies on it.)"""
+    from cookbook.redis_server import RedisServer
+
+    counters = RedisServer(port=stack.ports.take(), workdir=stack.tmp / "counters").start()  # survives the outage
+    worker = stack.sidecar.app_process(
+        "worker", [sys.executable, str(WORKER)], env={"COUNTER_REDIS_URL": counters.url, "PYTHONPATH": str(ROOT)},
+    )
+    log = worker.log_path
+    worker.ready = lambda: log.exists() and "worker started" in log.read_text()
+    try:
+        worker.start_and_wait(60)
+        client = stack.workflow_client()
+        client.schedule_new_workflow("crashy", instance_id="o1")
+        c = counters.client()
+        wait_until(lambda: c.get("count:o1") == b"1", what="slow_step running")
+        stack.redis_server.kill()
+        c.set("release:o1", 1)  # the activity finishes while the actor store is down
+        sidecar_log = stack.sidecar.process.log_path
+        wait_until(lambda: "failed to invoke scheduled actor reminder named: activity-result-" in sidecar_log.read_text(),
+                   timeout=30, what="the result's delivery to fail", details=stack.sidecar.log_tail)
+        line = next(x for x in sidecar_log.read_text().splitlines() if "named: activity-result-" in x)
+        assert "due to: failed to load workflow metadata: " in line, line
+        stack.redis_server.process.start_and_wait(15)
+        state = client.wait_for_workflow_completion("o1", timeout_in_seconds=60)
+        assert state is not None and state.runtime_status == wf.WorkflowStatus.COMPLETED, state
+        assert json.loads(state.serialized_output) == ["prepared", "done on attempt 1"]
+        assert c.get("count:o1") == b"1"  # the result waited; the activity did not run again
+    finally:
+        worker.terminate()
+        counters.stop()
+
+
 def test_H_start_waits_for_a_worker(stack: WorkflowStack) -> None:
     """daprd 1.18 registers its workflow actors only while a worker's GetWorkItems stream is
     open: a start made before any worker connects is retried (placement: "did not find address

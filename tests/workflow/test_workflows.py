@@ -160,6 +160,30 @@ def test_H_metadata_while_a_worker_is_connected(wf_stack: WorkflowStack, runtime
     assert sorted(a["type"] for a in doc["actors"]) == [f"dapr.internal.default.wfapp.{k}" for k in ("activity", "retentioner", "workflow")]
 
 
+def test_H_a_row_declared_in_metadata_but_missing_is_an_error(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
+    """daprd 1.18.2 refuses a workflow whose metadata declares rows the store does not return
+    (LoadWorkflowState: "... declared in metadata ... but missing from state store (transient
+    store read failure or partial save?)", gRPC UNKNOWN) instead of answering a truncated
+    history. A status read racing a save can meet it on daprd (notebook 06 asks again)."""
+    from localdapr.workflow.protos import backend, service, service_grpc
+
+    app = wf_stack.sidecar.app_id
+    for kind, meta in (("inbox", backend.BackendWorkflowStateMetadata(inboxLength=1, historyLength=0, generation=1)),
+                       ("history", backend.BackendWorkflowStateMetadata(inboxLength=0, historyLength=2, generation=1))):
+        iid = f"torn-{kind}-{uuid.uuid4().hex[:6]}"
+        key = f"{app}||dapr.internal.default.{app}.workflow||{iid}||metadata"
+        wf_stack.redis.hset(key, mapping={"data": meta.SerializeToString(), "version": "1"})
+        stub = service_grpc.TaskHubSidecarServiceStub(grpc.insecure_channel(f"127.0.0.1:{wf_stack.sidecar.grpc_port}"))
+        with pytest.raises(grpc.RpcError) as err:
+            stub.GetInstance(service.GetInstanceRequest(instanceId=iid), timeout=30)
+        length = 1 if kind == "inbox" else 2
+        assert (err.value.code(), err.value.details()) == (
+            grpc.StatusCode.UNKNOWN,
+            f"workflow '{iid}': {kind} key '{kind}-000000' declared in metadata ({kind}Length={length}) "
+            "but missing from state store (transient store read failure or partial save?)")
+        wf_stack.redis.delete(key)
+
+
 def test_H_pending_instance_rows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime) -> None:
     """A created instance that has not run yet: its start event in inbox-000000 (no router
     yet: daprd stamps it when the first turn runs) and metadata; no customStatus row."""
@@ -221,6 +245,10 @@ def test_H_child_workflows(wf_stack: WorkflowStack, runtime: wf.WorkflowRuntime)
     children = sorted(e.childWorkflowInstanceCreated.instanceId for e in rows if e.HasField("childWorkflowInstanceCreated"))
     assert len(children) == 2 and f"{state.instance_id}-explicit" in children  # the other: <parent>:<action id, 4 hex>
     assert all(wf_stack.workflow_keys(c) for c in children)
+    log = wf_stack.sidecar.process.log_path.read_text(errors="replace")
+    for instance in (state.instance_id, *children):  # durabletask-go logs every start, a child's too, as its first turn runs
+        name = "parent" if instance == state.instance_id else "child"
+        assert f"{instance}: starting new '{name}' instance with ID = '{instance}'." in log, instance
     client.purge_workflow(state.instance_id)  # recursive by default: the children go too
     for instance in (state.instance_id, *children):
         assert client.get_workflow_state(instance) is None and wf_stack.workflow_keys(instance) == [], instance
@@ -378,6 +406,9 @@ def test_H1_1_without_an_actor_store_workflows_fail_clearly(tmp_path, redis_serv
     with pytest.raises(grpc.RpcError) as err:
         stub.GetInstance(service.GetInstanceRequest(instanceId="x"), timeout=30)
     assert (err.value.code(), err.value.details()) == (grpc.StatusCode.INTERNAL, NOT_CONFIGURED)
+    started_log = sidecar.process.log_path.read_text()  # daprd's two start lines (runtime.go, actors.go)
+    assert "actors: state store is not configured - this is okay for clients but services with hosted actors will fail to initialize!" in started_log
+    assert "Actor state store not configured - actor hosting disabled, but invocation enabled" in started_log
 
     with pytest.raises(grpc.RpcError) as err:  # no worker: the start waits; only the deadline ends it
         stub.StartInstance(service.CreateInstanceRequest(instanceId="x", name="chain"), timeout=2)

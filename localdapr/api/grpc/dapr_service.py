@@ -6,6 +6,7 @@ each other; whatever no mixin defines resolves to :class:`UnsupportedDapr` (UNIM
 
 from __future__ import annotations
 
+from localdapr.api.grpc.actors import ActorsApi
 from localdapr.api.grpc.base import UnsupportedDapr
 from localdapr.api.grpc.configuration import ConfigurationApi
 from localdapr.api.grpc.conversation import ConversationApi
@@ -17,6 +18,6 @@ from localdapr.api.grpc.state import StateApi
 from localdapr.api.grpc.workflow import WorkflowApi
 
 
-class DaprService(StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, ConfigurationApi, LockApi, WorkflowApi,
+class DaprService(ActorsApi, StateApi, SecretsApi, MetadataApi, PubSubApi, ConversationApi, ConfigurationApi, LockApi, WorkflowApi,
                   UnsupportedDapr):
     """All Dapr RPCs the local sidecar serves."""
