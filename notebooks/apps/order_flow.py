@@ -3,11 +3,19 @@
 dapr-agents 1.0.9 registers its own agent workflow without a version, so versioning applies to
 the workflows you write around your agents. Named versions (dapr SDK 1.18):
 ``register_versioned_workflow(fn, name=..., version_name=..., is_latest=...)``; a run keeps the
-version it started with, new runs take the latest. (Patches, ``if ctx.is_patched("name"):``
-inside one workflow, follow the same rules: tests/workflow/test_versioning.py.)
+version it started with, new runs take the latest. A **patch** changes one version in place:
+``if ctx.is_patched("name"):`` is true for a run that reaches it for the first time and false
+for a run replaying past that point, which ran the code before the patch (``v2+fraud-check``
+below is v2 with a patch; its version name stays ``v2``).
 
 A replay that needs a version the connected code does not have **stalls** (status STALLED) until
 code that has it connects again.
+
+A deployment swaps the worker only while no workflow turn is on its way to it: each order sets its
+custom status to "waiting for shipped" in the turn that reaches the wait, and the sidecar saves
+that status with the turn, so the notebook waits for it before a swap. daprd 1.18.2 can deadlock
+when its last worker disconnects while a turn waits to be handed to a worker (see notebook 07,
+section 5).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import dapr.ext.workflow as wf
 
 def order_flow_v1(ctx: wf.DaprWorkflowContext, order: str) -> Any:
     charged = yield ctx.call_activity("step", input=f"v1 charge {order}")
+    ctx.set_custom_status("waiting for shipped")   # saved by the sidecar with this turn
     yield ctx.wait_for_external_event("shipped")
     done = yield ctx.call_activity("step", input=f"v1 email {order}")
     return [charged, done]
@@ -26,13 +35,25 @@ def order_flow_v1(ctx: wf.DaprWorkflowContext, order: str) -> Any:
 
 def order_flow_v2(ctx: wf.DaprWorkflowContext, order: str) -> Any:
     charged = yield ctx.call_activity("step", input=f"v2 charge {order}")
+    ctx.set_custom_status("waiting for shipped")
     yield ctx.wait_for_external_event("shipped")
     yield ctx.call_activity("step", input=f"v2 sms {order}")   # new in v2
     done = yield ctx.call_activity("step", input=f"v2 email {order}")
     return [charged, done]
 
 
-VERSIONS = {"v1": order_flow_v1, "v2": order_flow_v2}
+def order_flow_v2_patched(ctx: wf.DaprWorkflowContext, order: str) -> Any:
+    if ctx.is_patched("fraud-check"):                          # the patch: new runs only
+        yield ctx.call_activity("step", input=f"v2 fraud check {order}")
+    charged = yield ctx.call_activity("step", input=f"v2 charge {order}")
+    ctx.set_custom_status("waiting for shipped")
+    yield ctx.wait_for_external_event("shipped")
+    yield ctx.call_activity("step", input=f"v2 sms {order}")
+    done = yield ctx.call_activity("step", input=f"v2 email {order}")
+    return [charged, done]
+
+
+VERSIONS = {"v1": order_flow_v1, "v2": order_flow_v2, "v2+fraud-check": order_flow_v2_patched}
 
 
 def _fresh(fn: Any) -> Any:
@@ -64,8 +85,8 @@ class Deployment:
             self.steps.append(text)
             return text
 
-        for v in versions:
-            rt.register_versioned_workflow(_fresh(VERSIONS[v]), name="order_flow", version_name=v, is_latest=v == latest)
+        for v in versions:  # "v2+fraud-check" is v2's name with the patched code
+            rt.register_versioned_workflow(_fresh(VERSIONS[v]), name="order_flow", version_name=v.split("+")[0], is_latest=v == latest)
         rt.start()
         self.runtime, self.versions = rt, versions
 
