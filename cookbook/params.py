@@ -104,6 +104,22 @@ def llm_choice() -> Rule:
     return check
 
 
+def comma_list(allowed: "tuple[str, ...] | list[str]") -> Rule:
+    """A comma-separated selection (``"app,sidecar"``): papermill's ``-p`` passes it as one string."""
+    def check(value: Any) -> str | None:
+        items = value.split(",") if isinstance(value, str) else None
+        if items and all(item in allowed for item in items) and len(set(items)) == len(items):
+            return None
+        return f"must be one or more of {', '.join(map(repr, allowed))}, comma-separated, each once"
+    return check
+
+
+def boolean() -> Rule:
+    def check(value: Any) -> str | None:
+        return None if isinstance(value, bool) else "must be True or False"
+    return check
+
+
 def validate(**params: tuple[Any, Rule]) -> dict[str, Any]:
     """Check every ``name=(value, rule)``; raise one :class:`ParameterError` listing all problems.
 
