@@ -1,5 +1,6 @@
 """Pub/sub plumbing for the message-bus notebook: a streaming subscription that reads through the
-SDK's reconnects, and Redis Streams views (entries, consumer groups, pending entries).
+SDK's reconnects, Redis Streams views (entries, consumer groups, pending entries), and a second
+app of the team on its own sidecar (:func:`start_team_app`).
 
 Why a subscription helper: the dapr SDK 1.18's ``Subscription.start()`` can half-close a new
 stream at once (a race between gRPC's sending thread and the "stream active" flag); the SDK then
@@ -12,13 +13,22 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
+import sys
 import threading
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
 
 import redis
 from dapr.clients.grpc.subscription import Subscription
 
 from cookbook.display import Table
+from cookbook.paths import ROOT
+from cookbook.processes import ManagedProcess
+from cookbook.services import Stack
+from cookbook.sidecar import Sidecar
 
 
 class _RaceFreeSubscription(Subscription):
@@ -110,3 +120,51 @@ def pending(r: redis.Redis, stream: str, group: str) -> list[dict[str, Any]]:
         return []
     return [{"entry id": p["message_id"].decode(), "consumer": p["consumer"].decode(), "idle ms": p["time_since_delivered"],
              "times delivered": p["times_delivered"]} for p in r.xpending_range(stream, group, min="-", max="+", count=100)]
+
+
+@dataclass
+class TeamApp:
+    """Another app of the team: its own sidecar and one agent process, joined to the first app
+    only by the bus (and the Redis both sidecars use)."""
+
+    sidecar: Sidecar
+    process: ManagedProcess
+    started: float = field(default_factory=time.monotonic)
+
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        """Wait for the app's ready line; seconds from its start (it imports while others run)."""
+        self.process.wait_ready(timeout)
+        seconds = time.monotonic() - self.started
+        print(f"{self.process.name} ready {seconds:.1f} s (pid {self.process.pid}, sidecar {self.sidecar.app_id})", flush=True)
+        return seconds
+
+    def stop(self) -> None:
+        """App first (it deregisters from the registry through its sidecar), then the sidecar."""
+        self.process.terminate()
+        self.sidecar.stop()
+
+
+def start_team_app(stack: Stack, app_id: str, script: Path, env: dict[str, str], components: Sequence[str],
+                   ready_line: str = "ready") -> TeamApp:
+    """Start ``app_id``'s sidecar with ``components`` (copied from the stack's resources) on the
+    stack's ports and Redis, wait until it is healthy, and start ``script`` beside it WITHOUT
+    waiting: importing dapr-agents takes seconds, so it can overlap the first app's start.
+
+    Under daprd the sidecar has its own placement and scheduler: the app's workflows run only in
+    this app, so it shares nothing with the first app but the bus and the Redis server.
+    """
+    resources = stack.run_dir / app_id / "resources"
+    resources.mkdir(parents=True, exist_ok=True)
+    for name in components:
+        shutil.copy(stack.resources / name, resources / name)
+    sidecar = Sidecar(app_id, [resources], stack.ports, stack.run_dir / app_id, runtime=stack.sidecar.runtime_used)
+    try:
+        seconds = sidecar.start()
+    except BaseException:
+        sidecar.stop()
+        raise
+    print(f"{app_id} sidecar {seconds:.1f} s", flush=True)
+    process = sidecar.app_process(app_id, [sys.executable, str(script)], env={"PYTHONPATH": str(ROOT), **env})
+    log = process.log_path
+    process.ready = lambda: log.exists() and log.read_text().count(ready_line) >= process.starts
+    return TeamApp(sidecar, process.start())
