@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from cookbook.redis_server import RedisServer
 from localdapr.workflow.reminders import RETRY_SECONDS, Reminder, Reminders
 
 
-def test_failed_steps_are_retried_at_once_when_a_worker_connects() -> None:
+def test_failed_steps_are_retried_at_once_when_a_worker_connects(tmp_path: Path) -> None:
     """A step that failed (no worker) waits RETRY_SECONDS, unless a worker connects first;
     a timer that is simply not due yet keeps its time."""
     ports = free_port_block(2)
-    server = RedisServer(port=ports.take(), workdir=Path(tempfile.mkdtemp(prefix="reminders-"))).start()
+    server = RedisServer(port=ports.take(), workdir=tmp_path).start()
 
     async def scenario() -> None:
         client = aioredis.Redis(host="127.0.0.1", port=server.port)
@@ -57,14 +56,14 @@ def test_failed_steps_are_retried_at_once_when_a_worker_connects() -> None:
         ports.release()
 
 
-def test_a_parked_step_waits_for_the_next_worker_even_across_a_restart() -> None:
+def test_a_parked_step_waits_for_the_next_worker_even_across_a_restart(tmp_path: Path) -> None:
     """A stalled workflow's turn is parked (due after everything, year-9999 timers included)
     and made due when a worker connects: by the same Reminders object and by a new one (a
     restarted sidecar), since the parking is in Redis."""
     from localdapr.workflow.reminders import PARK, PARKED_MS
 
     ports = free_port_block(2)
-    server = RedisServer(port=ports.take(), workdir=Path(tempfile.mkdtemp(prefix="reminders-"))).start()
+    server = RedisServer(port=ports.take(), workdir=tmp_path).start()
 
     async def scenario() -> None:
         client = aioredis.Redis(host="127.0.0.1", port=server.port)
