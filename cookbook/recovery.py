@@ -18,28 +18,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import grpc
-
 from cookbook.processes import ManagedProcess, wait_until
 from cookbook.services import Stack
-
-# daprd 1.18.2 reads a workflow's metadata row, then its inbox/history rows, without the actor's
-# lock (wfengine/state/state.go LoadWorkflowState): a save landing in between fails the read with
-# this (the run is fine; Dapr 1.18.3 retries the load itself, 5 times 15 ms apart).
-TORN_READ = "(transient store read failure or partial save?)"
+from cookbook.torn_reads import read_again_if_torn
 
 
 def workflow_state(client: Any, instance: str, *, fetch_payloads: bool = True, attempts: int = 5) -> Any:
     """``client.get_workflow_state``, read again (as Dapr 1.18.3 does) when daprd 1.18.2 answers
-    a torn read of a running workflow; any other error, or a torn read every time, is raised."""
-    for attempt in range(attempts):
-        try:
-            return client.get_workflow_state(instance, fetch_payloads=fetch_payloads)
-        except grpc.RpcError as err:
-            if TORN_READ not in (err.details() or "") or attempt == attempts - 1:
-                raise
-            time.sleep(0.015)
-    raise AssertionError("unreachable")
+    a torn read of a running workflow (:mod:`cookbook.torn_reads`)."""
+    return read_again_if_torn(lambda: client.get_workflow_state(instance, fetch_payloads=fetch_payloads), attempts=attempts)
+
 
 # Kill points, in run order: where each run is held when the target dies.
 POINTS = ("llm0", "tool", "llm1", "done")
